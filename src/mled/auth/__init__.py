@@ -1,0 +1,1 @@
+"""Authentication and authorization rules, free of any web framework."""

@@ -1,0 +1,1 @@
+"""The Python SDK: clients, the live-experiment handle, the metric buffer."""

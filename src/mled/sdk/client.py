@@ -1,0 +1,237 @@
+"""``Client``: the SDK bound to one tracking URI, with no hidden global state.
+
+Example:
+    >>> client = Client("sqlite:////tmp/mled-example.db")  # doctest: +SKIP
+    >>> with client.start_experiment(project="vision", params={"lr": 0.1}) as exp:  # doctest: +SKIP
+    ...     exp.log_metrics({"loss": 0.3}, step=1)
+    >>> client.get_experiment(exp.id).metrics  # doctest: +SKIP
+    {'loss': 0.3}
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from mled.entities import AuditReport, Experiment, MetricHistory, NewExperiment, Project, Series
+from mled.errors import InvalidInput, InvalidMetricValue
+from mled.sdk.backend import Backend
+from mled.sdk.lifecycle import ProcessHooks
+from mled.sdk.live import LiveExperiment
+from mled.sdk.timeparse import to_epoch
+from mled.settings import Settings
+from mled.validation import metric_step, metric_value
+
+DEFAULT_PROJECT = "default"
+
+
+class Client:
+    """All SDK operations against one store."""
+
+    def __init__(
+        self,
+        tracking_uri: str | None = None,
+        *,
+        settings: Settings | None = None,
+        hooks: ProcessHooks | None = None,
+    ) -> None:
+        settings = settings or Settings.from_env()
+        if tracking_uri is not None:
+            settings = replace(settings, tracking_uri=tracking_uri)
+        self.settings = settings
+        self._hooks = hooks or ProcessHooks()
+        self._backend: Backend | None = None
+        self._pending_seeds: dict[str, Any] | None = None
+
+    @property
+    def tracking_uri(self) -> str:
+        return self.settings.store_uri
+
+    @property
+    def backend(self) -> Backend:
+        """The backend, opened on first use."""
+        if self._backend is None:
+            from mled.sdk.connect import open_backend
+
+            self._backend = open_backend(self.tracking_uri, username=self.settings.username)
+        return self._backend
+
+    def close(self) -> None:
+        if self._backend is not None:
+            self._backend.close()
+            self._backend = None
+
+    # --- projects ---------------------------------------------------------------------------
+
+    def create_project(self, name: str, description: str = "") -> Project:
+        return self.backend.create_project(name, description)
+
+    def list_projects(self) -> list[Project]:
+        return self.backend.list_projects()
+
+    # --- experiments ------------------------------------------------------------------------
+
+    def start_experiment(
+        self,
+        project: str = DEFAULT_PROJECT,
+        name: str | None = None,
+        *,
+        params: Mapping[str, Any] | None = None,
+        tags: Mapping[str, Any] | None = None,
+        group: str | None = None,
+        parent: str | None = None,
+        notes: str = "",
+        capture: bool = True,
+        reproduction_of: str | None = None,
+    ) -> LiveExperiment:
+        """Start a live experiment, capturing code version, command and environment."""
+        source = command = environment = None
+        if capture:
+            source, command, environment = self._capture()
+        spec = NewExperiment(
+            project=project,
+            name=name or _default_name(),
+            params=dict(params or {}),
+            tags=dict(tags or {}),
+            group=group,
+            parent_id=parent,
+            notes=notes,
+            source=source,
+            command=command,
+            environment=environment,
+            seeds=self._pending_seeds,
+            reproduction_of=reproduction_of,
+        )
+        info = self.backend.create_experiment(spec)
+        self._pending_seeds = None
+        live = LiveExperiment(
+            self.backend,
+            info,
+            flush_points=self.settings.flush_points,
+            flush_interval=self.settings.flush_interval,
+            on_end=self._hooks.untrack,
+        )
+        self._hooks.track(live, handle_signals=self.settings.handle_signals)
+        return live
+
+    def _capture(self) -> tuple[Any, Any, Any]:
+        from mled.capture import CaptureOptions, capture_run_context
+
+        s = self.settings
+        ctx = capture_run_context(
+            CaptureOptions(
+                git=s.capture_git,
+                git_diff=s.capture_git_diff,
+                command=s.capture_command,
+                environment=s.capture_environment,
+                packages=s.capture_packages,
+            )
+        )
+        return ctx.source, ctx.command, ctx.environment
+
+    def log_experiment(
+        self,
+        project: str = DEFAULT_PROJECT,
+        name: str | None = None,
+        *,
+        params: Mapping[str, Any] | None = None,
+        metrics: Mapping[str, Any] | None = None,
+        tags: Mapping[str, Any] | None = None,
+        started_at: object = None,
+        ended_at: object = None,
+        status: str = "finished",
+        group: str | None = None,
+        notes: str = "",
+        source: dict[str, Any] | None = None,
+        command: dict[str, Any] | None = None,
+        environment: dict[str, Any] | None = None,
+        seeds: dict[str, Any] | None = None,
+    ) -> Experiment:
+        """Record an experiment that already ran, in one transaction.
+
+        ``metrics`` maps each key to a number (one final value), a list of numbers (steps
+        0, 1, ...), or a list of ``(step, value)`` / ``(step, value, timestamp)`` tuples.
+        """
+        start = to_epoch(started_at, "started_at")
+        end = to_epoch(ended_at, "ended_at")
+        default_ts = end if end is not None else start
+        spec = NewExperiment(
+            project=project,
+            name=name or _default_name(),
+            params=dict(params or {}),
+            tags=dict(tags or {}),
+            status=status,
+            group=group,
+            notes=notes,
+            started_at=start,
+            ended_at=end,
+            source=source,
+            command=command,
+            environment=environment,
+            seeds=seeds,
+            metrics=metric_series(metrics or {}, default_ts),
+        )
+        return self.backend.create_experiment(spec)
+
+    def get_experiment(self, id_or_prefix: str) -> Experiment:
+        """One experiment by full ID or unique prefix."""
+        return self.backend.get_experiment(id_or_prefix)
+
+    def list_experiments(
+        self, project: str | None = None, *, limit: int = 100, offset: int = 0
+    ) -> list[Experiment]:
+        return self.backend.list_experiments(project, limit=limit, offset=offset)
+
+    def get_metric_history(
+        self, experiment_id: str, key: str, *, max_points: int | None = None
+    ) -> MetricHistory:
+        """Points of one metric ordered by step (LTTB-downsampled to ``max_points``)."""
+        return self.backend.get_metric_history(experiment_id, key, max_points=max_points)
+
+    def verify_audit(self) -> AuditReport:
+        return self.backend.verify_audit()
+
+    def remember_seeds(self, seeds: dict[str, Any]) -> None:
+        """Seeds set before any experiment started are recorded on the next one."""
+        self._pending_seeds = seeds
+
+
+def _default_name() -> str:
+    main = sys.argv[0] if sys.argv and sys.argv[0] else ""
+    stem = Path(main).stem if main and main not in {"-c", "-"} else ""
+    return stem or "experiment"
+
+
+def metric_series(metrics: Mapping[str, Any], default_ts: float | None) -> dict[str, Series]:
+    """Turn the friendly ``log_experiment`` metric forms into (steps, timestamps, values)."""
+    import time
+
+    ts0 = default_ts if default_ts is not None else time.time()
+    out: dict[str, Series] = {}
+    for key, raw in metrics.items():
+        if isinstance(raw, str | bytes) or not isinstance(raw, Sequence):
+            out[key] = ([0], [ts0], [metric_value(key, raw)])
+            continue
+        steps: list[int] = []
+        stamps: list[float] = []
+        values: list[float] = []
+        for i, item in enumerate(raw):
+            if isinstance(item, tuple | list):
+                if len(item) not in (2, 3):
+                    raise InvalidMetricValue(
+                        f"metric {key!r}: {item!r} is not (step, value) or (step, value, timestamp)"
+                    )
+                steps.append(metric_step(key, item[0]))
+                values.append(metric_value(key, item[1]))
+                stamps.append(float(item[2]) if len(item) == 3 else ts0)
+            else:
+                steps.append(i)
+                values.append(metric_value(key, item))
+                stamps.append(ts0)
+        if not steps:
+            raise InvalidInput(f"metric {key!r} has an empty history")
+        out[key] = (steps, stamps, values)
+    return out

@@ -1,0 +1,39 @@
+"""What every service call runs with: the store, the acting user, and a clock."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from sqlalchemy import Connection
+
+from mled.entities import User
+from mled.service.audit import AuditWriter
+from mled.store.sql.store import SqlStore
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ServiceContext:
+    """Explicit dependencies of the service layer (no globals, no environment reads)."""
+
+    store: SqlStore
+    actor: User
+    clock: Callable[[], float] = field(default=time.time)
+
+    def write(self, fn: Callable[[Connection, AuditWriter], T]) -> T:
+        """Run ``fn`` as one transaction whose audit events commit with the change itself."""
+
+        def run(conn: Connection) -> T:
+            audit = AuditWriter.open(conn, self.actor.username, self.clock())
+            result = fn(conn, audit)
+            audit.close()
+            return result
+
+        return self.store.write(run)
+
+    def read(self, fn: Callable[[Connection], T]) -> T:
+        return self.store.read(fn)

@@ -1,0 +1,346 @@
+"""Experiments: create (live or already run), params, tags, status, reads by ID or prefix."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Connection
+
+from mled.auth.permissions import Action
+from mled.entities import STATUSES, Experiment, NewExperiment
+from mled.errors import (
+    AmbiguousId,
+    ExperimentNotActive,
+    ExperimentNotFound,
+    InvalidInput,
+    ParamConflict,
+    ProjectNotFound,
+)
+from mled.ids import new_id
+from mled.service.audit import AuditWriter, canonical_json
+from mled.service.authorization import authorize
+from mled.service.context import ServiceContext
+from mled.service.metric_batches import encode_batch, write_batch
+from mled.service.projects import ProjectService
+from mled.store.sql import experiments as rows
+from mled.store.sql import projects as project_rows
+from mled.store.sql import users as user_rows
+from mled.store.sql.experiments import ExperimentKey
+from mled.validation import (
+    encode_param,
+    validate_key,
+    validate_name,
+    validate_tag_value,
+)
+
+TERMINAL = ("finished", "failed", "killed")
+
+
+def _param_rows(pk: int, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for key, value in params.items():
+        validate_key(key, "param")
+        vtype, text, num = encode_param(value)
+        out.append(
+            {
+                "experiment_id": pk,
+                "key": key,
+                "value_type": vtype,
+                "value_text": text,
+                "value_num": num,
+            }
+        )
+    return out
+
+
+def _tag_values(tags: Mapping[str, Any]) -> dict[str, str]:
+    return {validate_key(k, "tag"): validate_tag_value(k, v) for k, v in tags.items()}
+
+
+class ExperimentService:
+    """Example:
+    >>> svc = ExperimentService(ctx)  # doctest: +SKIP
+    >>> exp = svc.create(NewExperiment(project="vision", name="resnet"))  # doctest: +SKIP
+    >>> svc.get(exp.id[:8]).status  # doctest: +SKIP
+    'running'
+    """
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self._ctx = ctx
+        self._projects = ProjectService(ctx)
+
+    # --- creating ---------------------------------------------------------------------------
+
+    def create(self, spec: NewExperiment) -> Experiment:
+        """Create an experiment with its params and tags in one transaction."""
+        validate_name(spec.name, "experiment")
+        if spec.status not in STATUSES:
+            raise InvalidInput(f"status {spec.status!r} is not one of {', '.join(STATUSES)}")
+        if spec.group is not None:
+            validate_name(spec.group, "group")
+        tag_values = _tag_values(spec.tags)
+        for key in spec.params:
+            validate_key(key, "param")
+        self._check_times(spec)
+        chunks = encode_batch(spec.metrics)
+        public_id = new_id()
+
+        def run(conn: Connection, audit: AuditWriter) -> int:
+            project = self._projects.get_or_create(conn, audit, spec.project)
+            authorize(conn, self._ctx.actor, Action.LOG, project.pk, project.entity.name)
+            pk = rows.insert_experiment(
+                conn, self._row_values(conn, spec, public_id, project.pk, audit.now)
+            )
+            param_rows = _param_rows(pk, spec.params)
+            rows.insert_params(conn, param_rows)
+            rows.upsert_tags(conn, pk, tag_values, {})
+            audit.record(
+                "experiment.create",
+                "experiment",
+                public_id,
+                after={
+                    "project": spec.project,
+                    "name": spec.name,
+                    "status": spec.status,
+                    "params": {r["key"]: [r["value_type"], r["value_text"]] for r in param_rows},
+                    "tags": tag_values,
+                    "group": spec.group,
+                    "started_at": spec.started_at,
+                    "ended_at": spec.ended_at,
+                },
+            )
+            if chunks:
+                write_batch(conn, audit, pk, public_id, spec.metrics, chunks)
+            return pk
+
+        pk = self._ctx.write(run)
+        return self._load(pk)
+
+    @staticmethod
+    def _check_times(spec: NewExperiment) -> None:
+        if spec.started_at is not None and spec.ended_at is not None:
+            if spec.ended_at < spec.started_at:
+                raise InvalidInput(
+                    "ended_at is before started_at",
+                    hint="Check the start and end times of the experiment.",
+                )
+
+    def _row_values(
+        self, conn: Connection, spec: NewExperiment, public_id: str, project_pk: int, now: float
+    ) -> dict[str, Any]:
+        source = spec.source or {}
+        terminal = spec.status in TERMINAL
+        return {
+            "public_id": public_id,
+            "project_id": project_pk,
+            "name": spec.name,
+            "group_name": spec.group,
+            "parent_id": self._resolve_pk(conn, spec.parent_id),
+            "reproduction_of": self._resolve_pk(conn, spec.reproduction_of),
+            "status": spec.status,
+            "owner_id": self._ctx.actor.id,
+            "created_at": now,
+            "started_at": spec.started_at
+            if spec.started_at is not None
+            else (None if terminal else now),
+            "ended_at": spec.ended_at if spec.ended_at is not None else (now if terminal else None),
+            "notes": spec.notes,
+            "source": canonical_json(spec.source),
+            "command": canonical_json(spec.command),
+            "environment": canonical_json(spec.environment),
+            "seeds": canonical_json(spec.seeds),
+            "git_commit": source.get("commit"),
+            "git_branch": source.get("branch"),
+        }
+
+    def _resolve_pk(self, conn: Connection, id_or_prefix: str | None) -> int | None:
+        return None if id_or_prefix is None else resolve(conn, id_or_prefix).pk
+
+    # --- changing ---------------------------------------------------------------------------
+
+    def writable(self, conn: Connection, id_or_prefix: str, *, running: bool) -> ExperimentKey:
+        key = resolve(conn, id_or_prefix)
+        project = project_rows.get_project_by_pk(conn, key.project_id)
+        assert project is not None
+        authorize(
+            conn,
+            self._ctx.actor,
+            Action.EDIT_ANY,
+            key.project_id,
+            project.entity.name,
+            owner_id=key.owner_id,
+        )
+        if running and key.status != "running":
+            raise ExperimentNotActive(
+                f"experiment {key.public_id} has status {key.status!r}; only running "
+                "experiments accept new params and metrics",
+            )
+        return key
+
+    def log_params(self, experiment_id: str, params: Mapping[str, Any]) -> None:
+        """Log params; re-logging the same value is a no-op, a different one a ParamConflict."""
+        for k in params:
+            validate_key(k, "param")
+
+        def run(conn: Connection, audit: AuditWriter) -> None:
+            key = self.writable(conn, experiment_id, running=True)
+            existing = rows.get_param_rows(conn, key.pk)
+            new_rows = []
+            for r in _param_rows(key.pk, params):
+                old = existing.get(r["key"])
+                if old is None:
+                    new_rows.append(r)
+                elif old != (r["value_type"], r["value_text"]):
+                    raise ParamConflict(
+                        f"param {r['key']!r} is already {rows.decode_param(*old)!r} "
+                        f"({old[0]}); it cannot become {params[r['key']]!r} ({r['value_type']})",
+                        details={"key": r["key"]},
+                    )
+            if new_rows:
+                rows.insert_params(conn, new_rows)
+                audit.record(
+                    "params.log",
+                    "experiment",
+                    key.public_id,
+                    after={r["key"]: [r["value_type"], r["value_text"]] for r in new_rows},
+                )
+
+        self._ctx.write(run)
+
+    def set_tags(self, experiment_id: str, tags: Mapping[str, Any]) -> None:
+        """Set (add or overwrite) tags; every change is an audit event with before/after."""
+        values = _tag_values(tags)
+
+        def run(conn: Connection, audit: AuditWriter) -> None:
+            key = self.writable(conn, experiment_id, running=False)
+            existing = rows.get_tags(conn, key.pk)
+            changed = {k: v for k, v in values.items() if existing.get(k) != v}
+            if changed:
+                rows.upsert_tags(conn, key.pk, changed, existing)
+                audit.record(
+                    "tags.set",
+                    "experiment",
+                    key.public_id,
+                    before={k: existing.get(k) for k in changed},
+                    after=changed,
+                )
+
+        self._ctx.write(run)
+
+    def delete_tag(self, experiment_id: str, tag: str) -> None:
+        def run(conn: Connection, audit: AuditWriter) -> None:
+            key = self.writable(conn, experiment_id, running=False)
+            existing = rows.get_tags(conn, key.pk)
+            if tag in existing:
+                rows.delete_tag(conn, key.pk, tag)
+                audit.record(
+                    "tags.delete", "experiment", key.public_id, before={tag: existing[tag]}
+                )
+
+        self._ctx.write(run)
+
+    def end(
+        self,
+        experiment_id: str,
+        status: str = "finished",
+        *,
+        error: str | None = None,
+        ended_at: float | None = None,
+    ) -> None:
+        """Move a running experiment to a terminal status (idempotent for the same status)."""
+        if status not in TERMINAL:
+            raise InvalidInput(
+                f"an experiment ends as one of {', '.join(TERMINAL)}, not {status!r}"
+            )
+
+        def run(conn: Connection, audit: AuditWriter) -> None:
+            key = self.writable(conn, experiment_id, running=False)
+            if key.status == status:
+                return
+            if key.status != "running":
+                raise ExperimentNotActive(
+                    f"experiment {key.public_id} already ended as {key.status!r}"
+                )
+            end = ended_at if ended_at is not None else audit.now
+            rows.update_experiment(
+                conn, key.pk, {"status": status, "ended_at": end, "error": error}
+            )
+            audit.record(
+                "experiment.end",
+                "experiment",
+                key.public_id,
+                before={"status": key.status},
+                after={"status": status, "ended_at": end, "error": error},
+            )
+
+        self._ctx.write(run)
+
+    def set_seeds(self, experiment_id: str, seeds: dict[str, Any]) -> None:
+        def run(conn: Connection, audit: AuditWriter) -> None:
+            key = self.writable(conn, experiment_id, running=True)
+            rows.update_experiment(conn, key.pk, {"seeds": canonical_json(seeds)})
+            audit.record("experiment.seeds", "experiment", key.public_id, after=seeds)
+
+        self._ctx.write(run)
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def get(self, id_or_prefix: str) -> Experiment:
+        """One experiment by full ID or unique prefix."""
+
+        def run(conn: Connection) -> Experiment:
+            key = resolve(conn, id_or_prefix)
+            self._authorize_read(conn, key.project_id)
+            return rows.load_experiments(conn, [key.pk])[0]
+
+        return self._ctx.read(run)
+
+    def _load(self, pk: int) -> Experiment:
+        return self._ctx.read(lambda conn: rows.load_experiments(conn, [pk])[0])
+
+    def _authorize_read(self, conn: Connection, project_pk: int) -> None:
+        project = project_rows.get_project_by_pk(conn, project_pk)
+        assert project is not None
+        authorize(conn, self._ctx.actor, Action.READ, project_pk, project.entity.name)
+
+    def list(
+        self, project: str | None = None, *, limit: int = 100, offset: int = 0
+    ) -> list[Experiment]:
+        """Newest first, only from projects the caller may read."""
+        actor = self._ctx.actor
+
+        def run(conn: Connection) -> list[Experiment]:
+            only = None if actor.is_admin else user_rows.readable_project_ids(conn, actor.id)
+            if project is not None:
+                row = project_rows.get_project(conn, project)
+                if row is None:
+                    raise ProjectNotFound(f"project {project!r} does not exist")
+                self._authorize_read(conn, row.pk)
+                only = [row.pk]
+            pks = rows.list_keys(conn, project_ids=only, limit=limit, offset=offset)
+            return rows.load_experiments(conn, pks)
+
+        return self._ctx.read(run)
+
+
+def resolve(conn: Connection, id_or_prefix: str) -> ExperimentKey:
+    """Resolve a full ID or unique prefix; list the candidates when it is ambiguous."""
+    text = (id_or_prefix or "").strip().lower()
+    if not text:
+        raise ExperimentNotFound("an experiment ID is required but an empty one was given")
+    exact = rows.get_key(conn, text)
+    if exact is not None:
+        return exact
+    matches = rows.find_by_prefix(conn, text, limit=11)
+    if not matches:
+        raise ExperimentNotFound(f"no experiment has an ID starting with {text!r}")
+    if len(matches) > 1:
+        shown = ", ".join(m.public_id for m in matches[:10])
+        more = " and more" if len(matches) > 10 else ""
+        raise AmbiguousId(
+            f"{text!r} matches {len(matches) if len(matches) <= 10 else 'over 10'} "
+            f"experiments: {shown}{more}",
+            details={"candidates": [m.public_id for m in matches[:10]]},
+        )
+    return matches[0]

@@ -1,0 +1,1 @@
+"""Storage layer: SQL metadata store. Only the service layer calls into this package."""

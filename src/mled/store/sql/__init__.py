@@ -1,0 +1,1 @@
+"""SQLAlchemy Core implementation of the metadata store (SQLite and PostgreSQL)."""

@@ -1,0 +1,112 @@
+"""Engine creation per dialect, and transactions with the right locking and retries.
+
+SQLite: WAL, ``synchronous=FULL`` (a committed transaction survives power loss, not only a
+crash), foreign keys on, a long busy timeout, and ``BEGIN IMMEDIATE`` for write transactions
+so that concurrent writers queue for the lock instead of failing with "database is locked"
+when a read transaction tries to upgrade. PostgreSQL goes through psycopg 3.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from mled.errors import InvalidTrackingUri, StoreUnavailable
+
+T = TypeVar("T")
+
+SQLITE_BUSY_TIMEOUT_MS = 60_000
+WRITE_OPTION = "mled_write"
+MAX_ATTEMPTS = 8
+
+
+def sql_url(uri: str) -> str:
+    """Map a user-facing store URI to a SQLAlchemy URL (``postgresql://`` uses psycopg 3).
+
+    Example:
+        >>> sql_url("postgresql://me@db/mled")
+        'postgresql+psycopg://me@db/mled'
+    """
+    if uri.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + uri.split("://", 1)[1]
+    if uri.startswith(("sqlite:///", "postgresql+psycopg://")):
+        return uri
+    raise InvalidTrackingUri(f"{uri!r} is not a database URI MLED can open")
+
+
+def create_store_engine(uri: str) -> Engine:
+    """Create an engine for ``uri`` configured for MLED's durability and concurrency rules."""
+    url = make_url(sql_url(uri))
+    if url.get_backend_name() == "sqlite":
+        return _sqlite_engine(url.database or "")
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def _sqlite_engine(path: str) -> Engine:
+    if path and path != ":memory:":
+        Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 60})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event below decide how each transaction starts.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA synchronous = FULL")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get(WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+def _is_retryable(err: DBAPIError) -> bool:
+    text = str(err.orig).lower() if err.orig is not None else str(err).lower()
+    sqlstate = getattr(err.orig, "sqlstate", None)
+    return (
+        "database is locked" in text
+        or "database is busy" in text
+        or sqlstate in {"40001", "40P01"}  # serialization failure, deadlock detected
+    )
+
+
+def run_transaction(engine: Engine, fn: Callable[[Connection], T], *, write: bool) -> T:
+    """Run ``fn`` in one transaction, retrying lock timeouts and serialization failures.
+
+    ``fn`` may be called more than once, so it must not have effects outside the database.
+    """
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            with engine.connect() as conn:
+                if write:
+                    conn = conn.execution_options(**{WRITE_OPTION: True})
+                with conn.begin():
+                    return fn(conn)
+        except OperationalError as err:
+            if not _is_retryable(err):
+                raise StoreUnavailable(
+                    f"the database could not be used: {err.orig}",
+                ) from err
+            if attempt == MAX_ATTEMPTS:
+                raise StoreUnavailable(
+                    f"the database stayed locked after {MAX_ATTEMPTS} attempts",
+                    hint="Another process holds a long write transaction; retry later.",
+                ) from err
+        except DBAPIError as err:
+            if not _is_retryable(err) or attempt == MAX_ATTEMPTS:
+                raise
+        time.sleep(min(0.05 * 2**attempt, 2.0) * (0.5 + random.random()))
+    raise AssertionError("unreachable")

@@ -1,0 +1,72 @@
+"""Rows of projects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, insert, select
+
+from mled.entities import Project, to_datetime
+from mled.store.sql.tables import projects
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectRow:
+    """A project with its integer key, for use inside the service layer."""
+
+    pk: int
+    entity: Project
+
+
+def _row(row: object) -> ProjectRow:
+    created = to_datetime(row.created_at)  # type: ignore[attr-defined]
+    assert created is not None
+    return ProjectRow(
+        pk=row.id,  # type: ignore[attr-defined]
+        entity=Project(
+            id=row.public_id,  # type: ignore[attr-defined]
+            name=row.name,  # type: ignore[attr-defined]
+            description=row.description,  # type: ignore[attr-defined]
+            created_at=created,
+        ),
+    )
+
+
+def get_project(conn: Connection, name: str) -> ProjectRow | None:
+    row = conn.execute(select(projects).where(projects.c.name == name)).first()
+    return None if row is None else _row(row)
+
+
+def get_project_by_pk(conn: Connection, pk: int) -> ProjectRow | None:
+    row = conn.execute(select(projects).where(projects.c.id == pk)).first()
+    return None if row is None else _row(row)
+
+
+def insert_project(
+    conn: Connection,
+    *,
+    public_id: str,
+    name: str,
+    description: str,
+    created_at: float,
+    created_by: int,
+) -> ProjectRow:
+    pk = conn.execute(
+        insert(projects).values(
+            public_id=public_id,
+            name=name,
+            description=description,
+            created_at=created_at,
+            created_by=created_by,
+        )
+    ).inserted_primary_key[0]  # type: ignore[index]
+    created = to_datetime(created_at)
+    assert created is not None
+    return ProjectRow(int(pk), Project(public_id, name, description, created))
+
+
+def list_projects(conn: Connection, only: list[int] | None = None) -> list[ProjectRow]:
+    stmt = select(projects).order_by(projects.c.name)
+    if only is not None:
+        stmt = stmt.where(projects.c.id.in_(only))
+    return [_row(r) for r in conn.execute(stmt)]

@@ -1,0 +1,180 @@
+"""The schema, as SQLAlchemy Core tables. Alembic migrations must produce exactly this.
+
+Times are epoch seconds in double precision (one representation on every dialect); public IDs
+are UUIDv7 strings while joins use integer surrogate keys. JSON documents are stored as
+canonical JSON text so that audit hashes can be recomputed from exactly what is stored.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+KEY_LENGTH = 250
+NAME_LENGTH = 200
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(NAME_LENGTH), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=True),
+    Column("is_admin", Boolean, nullable=False, default=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", Double, nullable=False),
+)
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("public_id", String(36), nullable=False, unique=True),
+    Column("name", String(NAME_LENGTH), nullable=False, unique=True),
+    Column("description", Text, nullable=False, default=""),
+    Column("created_at", Double, nullable=False),
+    Column("created_by", Integer, ForeignKey("users.id"), nullable=False),
+)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("project_id", Integer, ForeignKey("projects.id"), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), primary_key=True),
+    Column("role", String(32), nullable=False),
+)
+
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("public_id", String(36), nullable=False, unique=True),
+    Column("project_id", Integer, ForeignKey("projects.id"), nullable=False),
+    Column("name", String(NAME_LENGTH), nullable=False),
+    Column("group_name", String(NAME_LENGTH), nullable=True),
+    Column("parent_id", Integer, ForeignKey("experiments.id"), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("owner_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("started_at", Double, nullable=True),
+    Column("ended_at", Double, nullable=True),
+    Column("notes", Text, nullable=False, default=""),
+    Column("source", Text, nullable=True),
+    Column("command", Text, nullable=True),
+    Column("environment", Text, nullable=True),
+    Column("seeds", Text, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("reproduction_of", Integer, ForeignKey("experiments.id"), nullable=True),
+    Column("git_commit", String(64), nullable=True),
+    Column("git_branch", String(NAME_LENGTH), nullable=True),
+    Index(None, "project_id", "created_at"),
+    Index(None, "created_at"),
+    Index(None, "status"),
+    Index(None, "owner_id"),
+    Index(None, "name"),
+)
+
+params = Table(
+    "params",
+    metadata,
+    Column("experiment_id", Integer, ForeignKey("experiments.id"), primary_key=True),
+    Column("key", String(KEY_LENGTH), primary_key=True),
+    Column("value_type", String(8), nullable=False),
+    Column("value_text", Text, nullable=False),
+    Column("value_num", Double, nullable=True),
+    Index(None, "key", "value_num"),
+    Index(None, "key", "value_text"),
+)
+
+tags = Table(
+    "tags",
+    metadata,
+    Column("experiment_id", Integer, ForeignKey("experiments.id"), primary_key=True),
+    Column("key", String(KEY_LENGTH), primary_key=True),
+    Column("value", Text, nullable=False),
+    Index(None, "key", "value"),
+)
+
+# One row per (experiment, key): the summary queries filter and sort on. ``last`` is NULL when
+# the last value is NaN (SQLite cannot store NaN); min/max ignore NaN values.
+metrics = Table(
+    "metrics",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("experiment_id", Integer, ForeignKey("experiments.id"), nullable=False),
+    Column("key", String(KEY_LENGTH), nullable=False),
+    Column("last", Double, nullable=True),
+    Column("min", Double, nullable=True),
+    Column("max", Double, nullable=True),
+    Column("count", BigInteger, nullable=False),
+    Column("last_step", BigInteger, nullable=False),
+    Column("last_timestamp", Double, nullable=False),
+    UniqueConstraint("experiment_id", "key"),
+    Index(None, "key", "last"),
+)
+
+# A history is stored as chunks: per flush and key, packed little-endian arrays of int64 steps,
+# float64 timestamps and float64 values. ``digest`` is SHA-256 over the three arrays and is also
+# recorded in the audit event of the flush (``audit_seq``), so tampering with values is detected.
+metric_chunks = Table(
+    "metric_chunks",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("metric_id", Integer, ForeignKey("metrics.id"), nullable=False),
+    Column("first_step", BigInteger, nullable=False),
+    Column("last_step", BigInteger, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("steps", LargeBinary, nullable=False),
+    Column("timestamps", LargeBinary, nullable=False),
+    Column("values", LargeBinary, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("audit_seq", BigInteger, nullable=False),
+    Index(None, "metric_id", "first_step"),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("time", Double, nullable=False),
+    Column("actor", String(NAME_LENGTH), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("object_type", String(32), nullable=False),
+    Column("object_id", String(64), nullable=False),
+    Column("before", Text, nullable=True),
+    Column("after", Text, nullable=True),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index(None, "object_type", "object_id"),
+)
+
+# The head of the audit chain: one row, locked by every writer, so the chain stays linear even
+# with many concurrent server processes; it also makes deleting the newest events detectable.
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+)

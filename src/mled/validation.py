@@ -1,0 +1,138 @@
+"""Validation and canonical encoding of everything a user can type or log.
+
+Example:
+    >>> validate_key("train/loss", "metric")
+    'train/loss'
+    >>> encode_param(0.001)
+    ('float', '0.001', 0.001)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import re
+from typing import Any
+
+from mled.errors import InvalidKey, InvalidMetricValue, InvalidName, InvalidParamValue
+
+MAX_KEY_LENGTH = 250
+MAX_NAME_LENGTH = 200
+MAX_PARAM_TEXT = 65_536
+MAX_TAG_VALUE = 65_536
+_KEY_RE = re.compile(r"^[A-Za-z0-9_\-. :/]+$")
+_NUMERIC_RE = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
+
+
+def validate_key(key: object, kind: str) -> str:
+    """Check a param/metric/tag key; ``kind`` names it in the error message."""
+    if not isinstance(key, str):
+        raise InvalidKey(f"{kind} key {key!r} is a {type(key).__name__}, not a string")
+    if not key or not key.strip():
+        raise InvalidKey(f"{kind} key is empty")
+    if len(key) > MAX_KEY_LENGTH:
+        raise InvalidKey(
+            f"{kind} key {key[:40]!r}... is {len(key)} characters long; the limit is "
+            f"{MAX_KEY_LENGTH}"
+        )
+    if not _KEY_RE.match(key):
+        bad = sorted({c for c in key if not _KEY_RE.match(c)})
+        raise InvalidKey(f"{kind} key {key!r} contains forbidden characters {bad}")
+    if key != key.strip() or ".." in key.split("/") or key.startswith("/"):
+        raise InvalidKey(f"{kind} key {key!r} has surrounding spaces or a '..'/leading '/'")
+    return key
+
+
+def validate_name(name: object, kind: str) -> str:
+    """Check a project/experiment/user name."""
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidName(f"{kind} name is empty")
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidName(f"{kind} name is {len(name)} characters; the limit is {MAX_NAME_LENGTH}")
+    if name != name.strip() or any(ord(c) < 32 for c in name):
+        raise InvalidName(f"{kind} name {name!r} has surrounding spaces or control characters")
+    return name
+
+
+def encode_param(value: Any) -> tuple[str, str, float | None]:
+    """Encode a param as (type, canonical text, numeric value for filtering or None).
+
+    A string that spells a finite number also gets a numeric value, so ``params.lr < 0.01``
+    matches ``"0.001"`` logged from a command line.
+    """
+    if isinstance(value, bool):
+        return "bool", "true" if value else "false", float(value)
+    if isinstance(value, numbers.Integral):
+        return "int", str(int(value)), _finite(float(int(value)))
+    if isinstance(value, numbers.Real):
+        f = float(value)
+        return "float", repr(f), _finite(f)
+    if isinstance(value, str):
+        if len(value) > MAX_PARAM_TEXT:
+            raise InvalidParamValue(
+                f"param value is {len(value)} characters; limit {MAX_PARAM_TEXT}"
+            )
+        num = float(value) if _NUMERIC_RE.match(value) else None
+        return "str", value, None if num is None else _finite(num)
+    try:
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as err:
+        raise InvalidParamValue(
+            f"param value of type {type(value).__name__} cannot be stored: {err}"
+        ) from err
+    if len(text) > MAX_PARAM_TEXT:
+        raise InvalidParamValue(
+            f"param value is {len(text)} characters as JSON; limit {MAX_PARAM_TEXT}"
+        )
+    return "json", text, None
+
+
+def _finite(f: float) -> float | None:
+    return f if math.isfinite(f) else None
+
+
+def validate_tag_value(key: str, value: object) -> str:
+    """Tags are strings; numbers and bools are converted, anything else is refused."""
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, bool | int | float):
+        text = str(value)
+    else:
+        raise InvalidParamValue(
+            f"tag {key!r} has a {type(value).__name__} value; tags are strings",
+            hint="Convert the value to a string, or log it as a param.",
+        )
+    if len(text) > MAX_TAG_VALUE:
+        raise InvalidParamValue(
+            f"tag {key!r} value is {len(text)} characters; limit {MAX_TAG_VALUE}"
+        )
+    return text
+
+
+def metric_value(key: str, value: object) -> float:
+    """Coerce one metric value to float; strings, None and other objects are refused."""
+    if type(value) is float:
+        return value  # type: ignore[return-value]
+    if isinstance(value, str | bytes) or value is None or isinstance(value, complex):
+        raise InvalidMetricValue(
+            f"metric {key!r} got {value!r} ({type(value).__name__}); metrics must be numbers"
+        )
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as err:
+        raise InvalidMetricValue(
+            f"metric {key!r} got {value!r} ({type(value).__name__}); metrics must be numbers"
+        ) from err
+
+
+def metric_step(key: str, step: object) -> int:
+    """Steps are integers (a float with an integral value is accepted)."""
+    if isinstance(step, bool) or not isinstance(step, numbers.Real):
+        raise InvalidMetricValue(f"metric {key!r} has step {step!r}; steps are integers")
+    if isinstance(step, numbers.Integral):
+        return int(step)
+    f = float(step)
+    if not f.is_integer():
+        raise InvalidMetricValue(f"metric {key!r} has step {step!r}; steps are integers")
+    return int(f)
