@@ -174,6 +174,9 @@ class NewExperiment:
     seeds: dict[str, Any] | None = None
     reproduction_of: str | None = None
     metrics: Mapping[str, Series] = field(default_factory=dict)
+    id: str | None = None
+    """A client-generated UUIDv7 (lets a client create experiments while offline, and makes
+    a replayed creation idempotent); None lets the service generate it."""
 
 
 class MetricHistory(Sequence[MetricPoint]):
@@ -240,3 +243,25 @@ class MetricHistory(Sequence[MetricPoint]):
         return pd.DataFrame(
             {"step": self.steps, "timestamp": self.timestamps, "value": self.values}
         )
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    """An API token as listed (never the secret itself)."""
+
+    id: int
+    name: str
+    prefix: str
+    username: str
+    created_at: float
+    expires_at: float | None
+    revoked: bool
+    last_used_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    """A newly created token: ``token`` is the secret, shown this once and never stored."""
+
+    token: str
+    info: TokenInfo

@@ -246,6 +246,25 @@ class ExperimentNotActive(Conflict):
     default_hint = "Start a new experiment, or log results afterwards with mled.log_experiment()."
 
 
+# --- 413 / 429 ------------------------------------------------------------------------------
+
+
+class PayloadTooLarge(MledError):
+    """A request body exceeds the server's limit."""
+
+    code = "payload_too_large"
+    status = 413
+    default_hint = "Send smaller requests (flush metrics more often, upload files in chunks)."
+
+
+class RateLimited(MledError):
+    """Too many attempts in a short time (failed logins)."""
+
+    code = "rate_limited"
+    status = 429
+    default_hint = "Wait a few minutes before trying again."
+
+
 # --- 5xx: the system, not the input ----------------------------------------------------------
 
 
@@ -287,6 +306,8 @@ ERROR_CLASSES: tuple[type[MledError], ...] = (
     AlreadyExists,
     ParamConflict,
     ExperimentNotActive,
+    PayloadTooLarge,
+    RateLimited,
     SchemaOutdated,
     StoreUnavailable,
 )

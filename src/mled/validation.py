@@ -61,10 +61,13 @@ def encode_param(value: Any) -> tuple[str, str, float | None]:
     A string that spells a finite number also gets a numeric value, so ``params.lr < 0.01``
     matches ``"0.001"`` logged from a command line.
     """
+    if hasattr(value, "dtype") and hasattr(value, "tolist"):
+        value = value.tolist()  # numpy scalars and arrays (numpy.bool_ is no bool subclass)
     if isinstance(value, bool):
         return "bool", "true" if value else "false", float(value)
     if isinstance(value, numbers.Integral):
-        return "int", str(int(value)), _finite(float(int(value)))
+        number = int(value)
+        return "int", str(number), _finite(float(number)) if abs(number) < 2**1023 else None
     if isinstance(value, numbers.Real):
         f = float(value)
         return "float", repr(f), _finite(f)
@@ -73,10 +76,13 @@ def encode_param(value: Any) -> tuple[str, str, float | None]:
             raise InvalidParamValue(
                 f"param value is {len(value)} characters; limit {MAX_PARAM_TEXT}"
             )
+        _refuse_nul(value, "param value")
         num = float(value) if _NUMERIC_RE.match(value) else None
         return "str", value, None if num is None else _finite(num)
     try:
-        text = json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+        text = json.dumps(
+            value, sort_keys=True, separators=(",", ":"), allow_nan=False, default=_plain
+        )
     except (TypeError, ValueError) as err:
         raise InvalidParamValue(
             f"param value of type {type(value).__name__} cannot be stored: {err}"
@@ -92,6 +98,22 @@ def _finite(f: float) -> float | None:
     return f if math.isfinite(f) else None
 
 
+def _plain(value: Any) -> Any:
+    """JSON fallback: numpy values nested in a list/dict become the Python values they hold."""
+    if hasattr(value, "dtype") and hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _refuse_nul(text: str, what: str) -> None:
+    # PostgreSQL text cannot hold NUL; refuse it on every backend so that stores agree.
+    if "\x00" in text:
+        raise InvalidParamValue(
+            f"{what} contains a NUL character (\\x00)",
+            hint="Remove the NUL characters, or log binary data as an artifact.",
+        )
+
+
 def validate_tag_value(key: str, value: object) -> str:
     """Tags are strings; numbers and bools are converted, anything else is refused."""
     if isinstance(value, str):
@@ -103,6 +125,7 @@ def validate_tag_value(key: str, value: object) -> str:
             f"tag {key!r} has a {type(value).__name__} value; tags are strings",
             hint="Convert the value to a string, or log it as a param.",
         )
+    _refuse_nul(text, f"tag {key!r} value")
     if len(text) > MAX_TAG_VALUE:
         raise InvalidParamValue(
             f"tag {key!r} value is {len(text)} characters; limit {MAX_TAG_VALUE}"
@@ -113,7 +136,7 @@ def validate_tag_value(key: str, value: object) -> str:
 def metric_value(key: str, value: object) -> float:
     """Coerce one metric value to float; strings, None and other objects are refused."""
     if type(value) is float:
-        return value  # type: ignore[return-value]
+        return value
     if isinstance(value, str | bytes) or value is None or isinstance(value, complex):
         raise InvalidMetricValue(
             f"metric {key!r} got {value!r} ({type(value).__name__}); metrics must be numbers"

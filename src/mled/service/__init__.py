@@ -14,11 +14,12 @@ from dataclasses import dataclass
 
 from mled.entities import NewExperiment
 from mled.service.audit import AuditService
+from mled.service.authentication import TokenService
 from mled.service.context import ServiceContext
 from mled.service.experiments import ExperimentService
 from mled.service.metrics import MetricService
 from mled.service.projects import ProjectService
-from mled.service.users import ensure_local_user
+from mled.service.users import UserService, ensure_local_user
 from mled.store.sql.store import SqlStore
 
 __all__ = ["NewExperiment", "ServiceContext", "Services"]
@@ -30,6 +31,8 @@ class Services:
     experiments: ExperimentService
     metrics: MetricService
     audit: AuditService
+    users: UserService
+    tokens: TokenService
 
     @classmethod
     def for_context(cls, ctx: ServiceContext) -> Services:
@@ -38,6 +41,8 @@ class Services:
             experiments=ExperimentService(ctx),
             metrics=MetricService(ctx),
             audit=AuditService(ctx.store),
+            users=UserService(ctx),
+            tokens=TokenService(ctx),
         )
 
     @classmethod

@@ -10,6 +10,7 @@ from typing import TypeVar
 from sqlalchemy import Connection
 
 from mled.entities import User
+from mled.errors import PermissionDenied
 from mled.service.audit import AuditWriter
 from mled.store.sql.store import SqlStore
 
@@ -33,7 +34,27 @@ class ServiceContext:
             audit.close()
             return result
 
-        return self.store.write(run)
+        try:
+            return self.store.write(run)
+        except PermissionDenied as err:
+            self.record_denied(err)
+            raise
 
     def read(self, fn: Callable[[Connection], T]) -> T:
-        return self.store.read(fn)
+        try:
+            return self.store.read(fn)
+        except PermissionDenied as err:
+            self.record_denied(err)
+            raise
+
+    def record_denied(self, err: PermissionDenied) -> None:
+        """Audit a refused action in its own transaction (the refused one rolled back)."""
+        details = {"permission": err.details.get("permission"), "message": err.message}
+
+        def run(conn: Connection) -> None:
+            audit = AuditWriter.open(conn, self.actor.username, self.clock())
+            target = str(err.details.get("project") or "-")[:64]
+            audit.record("permission.denied", "project", target, after=details)
+            audit.close()
+
+        self.store.write(run)

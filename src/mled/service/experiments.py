@@ -10,6 +10,7 @@ from sqlalchemy import Connection
 from mled.auth.permissions import Action
 from mled.entities import STATUSES, Experiment, NewExperiment
 from mled.errors import (
+    AlreadyExists,
     AmbiguousId,
     ExperimentNotActive,
     ExperimentNotFound,
@@ -17,7 +18,7 @@ from mled.errors import (
     ParamConflict,
     ProjectNotFound,
 )
-from mled.ids import new_id
+from mled.ids import is_full_id, new_id
 from mled.service.audit import AuditWriter, canonical_json
 from mled.service.authorization import authorize
 from mled.service.context import ServiceContext
@@ -84,9 +85,12 @@ class ExperimentService:
             validate_key(key, "param")
         self._check_times(spec)
         chunks = encode_batch(spec.metrics)
-        public_id = new_id()
+        public_id = _client_id(spec.id) if spec.id is not None else new_id()
 
         def run(conn: Connection, audit: AuditWriter) -> int:
+            replayed = self._replayed(conn, spec, public_id)
+            if replayed is not None:
+                return replayed
             project = self._projects.get_or_create(conn, audit, spec.project)
             authorize(conn, self._ctx.actor, Action.LOG, project.pk, project.entity.name)
             pk = rows.insert_experiment(
@@ -116,6 +120,20 @@ class ExperimentService:
 
         pk = self._ctx.write(run)
         return self._load(pk)
+
+    def _replayed(self, conn: Connection, spec: NewExperiment, public_id: str) -> int | None:
+        """The key of an experiment this same request already created, if any."""
+        if spec.id is None:
+            return None
+        existing = rows.get_key(conn, public_id)
+        if existing is None:
+            return None
+        if existing.owner_id != self._ctx.actor.id:
+            raise AlreadyExists(
+                f"an experiment with id {public_id} already exists",
+                hint="Let MLED generate the id, or use a fresh UUIDv7.",
+            )
+        return existing.pk
 
     @staticmethod
     def _check_times(spec: NewExperiment) -> None:
@@ -322,6 +340,13 @@ class ExperimentService:
             return rows.load_experiments(conn, pks)
 
         return self._ctx.read(run)
+
+
+def _client_id(value: str) -> str:
+    text = value.strip().lower()
+    if not is_full_id(text):
+        raise InvalidInput(f"{value!r} is not a UUID", hint="Use mled.ids.new_id() or omit it.")
+    return text
 
 
 def resolve(conn: Connection, id_or_prefix: str) -> ExperimentKey:

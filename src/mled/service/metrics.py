@@ -9,12 +9,13 @@ from sqlalchemy import Connection
 from mled.auth.permissions import Action
 from mled.downsample import lttb_indices
 from mled.entities import MetricHistory, Series
-from mled.errors import InvalidInput, MetricNotFound
+from mled.errors import Conflict, InvalidInput, MetricNotFound
 from mled.service.audit import AuditWriter
 from mled.service.authorization import authorize
 from mled.service.context import ServiceContext
 from mled.service.experiments import ExperimentService, resolve
 from mled.service.metric_batches import encode_batch, write_batch
+from mled.store.sql import accounts as account_rows
 from mled.store.sql import metrics as metric_rows
 from mled.store.sql import projects as project_rows
 from mled.store.sql.codec import decode_chunk
@@ -30,15 +31,40 @@ class MetricService:
         self._ctx = ctx
         self._experiments = ExperimentService(ctx)
 
-    def log_batch(self, experiment_id: str, batch: Mapping[str, Series]) -> int:
-        """Store a batch durably (one transaction); returns the number of points stored."""
+    def log_batch(
+        self,
+        experiment_id: str,
+        batch: Mapping[str, Series],
+        *,
+        idempotency_key: str | None = None,
+    ) -> int:
+        """Store a batch durably (one transaction); returns the number of points stored.
+
+        A batch sent again with the same ``idempotency_key`` (a retry after a lost response,
+        a replayed spool) is not stored twice: the first result is returned.
+        """
         chunks = encode_batch(batch)
         if not chunks:
             return 0
+        actor = self._ctx.actor
 
         def run(conn: Connection, audit: AuditWriter) -> int:
+            if idempotency_key is not None:
+                done = account_rows.idempotent_result(conn, idempotency_key)
+                if done is not None and done[0] == actor.id:
+                    return int(done[1] or 0)
+                if done is not None:
+                    raise Conflict(
+                        "this idempotency key was used by another user",
+                        hint="Generate a fresh random key per batch.",
+                    )
             key = self._experiments.writable(conn, experiment_id, running=True)
-            return write_batch(conn, audit, key.pk, key.public_id, batch, chunks)
+            total = write_batch(conn, audit, key.pk, key.public_id, batch, chunks)
+            if idempotency_key is not None:
+                account_rows.save_idempotent_result(
+                    conn, idempotency_key, actor.id, audit.now, str(total)
+                )
+            return total
 
         return self._ctx.write(run)
 
@@ -49,7 +75,7 @@ class MetricService:
         if max_points is not None and max_points < 2:
             raise InvalidInput("max_points must be at least 2")
 
-        def run(conn: Connection) -> MetricHistory:
+        def run(conn: Connection) -> list[tuple[bytes, bytes, bytes]]:
             exp = resolve(conn, experiment_id)
             project = project_rows.get_project_by_pk(conn, exp.project_id)
             assert project is not None

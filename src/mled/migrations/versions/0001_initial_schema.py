@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 07:11:42.507544
+Create Date: 2026-11-26 07:20:30.428203
 """
 
 from __future__ import annotations
@@ -45,15 +45,18 @@ def upgrade() -> None:
         sa.Column("hash", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_head")),
     )
-    op.bulk_insert(
-        sa.table(
-            "audit_head",
-            sa.column("id", sa.Integer),
-            sa.column("seq", sa.BigInteger),
-            sa.column("hash", sa.String),
-        ),
-        [{"id": 1, "seq": 0, "hash": "0" * 64}],
+    op.create_table(
+        "login_failures",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("username", sa.String(length=200), nullable=False),
+        sa.Column("time", sa.Double(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_login_failures")),
     )
+    with op.batch_alter_table("login_failures", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_login_failures_username_time"), ["username", "time"], unique=False
+        )
+
     op.create_table(
         "users",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -64,6 +67,37 @@ def upgrade() -> None:
         sa.Column("created_at", sa.Double(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("username", name=op.f("uq_users_username")),
+    )
+    op.create_table(
+        "api_tokens",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("prefix", sa.String(length=16), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.Double(), nullable=False),
+        sa.Column("expires_at", sa.Double(), nullable=True),
+        sa.Column("revoked_at", sa.Double(), nullable=True),
+        sa.Column("last_used_at", sa.Double(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_api_tokens_user_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_api_tokens")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_api_tokens_token_hash")),
+    )
+    with op.batch_alter_table("api_tokens", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_api_tokens_user_id"), ["user_id"], unique=False)
+
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("key", sa.String(length=100), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.Double(), nullable=False),
+        sa.Column("result", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_idempotency_keys_user_id_users")
+        ),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_idempotency_keys")),
     )
     op.create_table(
         "projects",
@@ -219,6 +253,15 @@ def upgrade() -> None:
             ["metric_id", "first_step"],
             unique=False,
         )
+    op.bulk_insert(
+        sa.table(
+            "audit_head",
+            sa.column("id", sa.Integer),
+            sa.column("seq", sa.BigInteger),
+            sa.column("hash", sa.String),
+        ),
+        [{"id": 1, "seq": 0, "hash": "0" * 64}],
+    )
 
 
 def downgrade() -> None:
@@ -249,7 +292,16 @@ def downgrade() -> None:
 
     op.drop_table("experiments")
     op.drop_table("projects")
+    op.drop_table("idempotency_keys")
+    with op.batch_alter_table("api_tokens", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_api_tokens_user_id"))
+
+    op.drop_table("api_tokens")
     op.drop_table("users")
+    with op.batch_alter_table("login_failures", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_login_failures_username_time"))
+
+    op.drop_table("login_failures")
     op.drop_table("audit_head")
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_audit_events_object_type_object_id"))

@@ -27,7 +27,7 @@ class EncodedChunk:
     last_step: int
 
 
-def _pack(arr: array) -> bytes:  # type: ignore[type-arg]
+def _pack(arr: array) -> bytes:
     if _SWAP:
         arr.byteswap()
     return arr.tobytes()
@@ -50,7 +50,7 @@ def encode_chunk(steps: list[int], timestamps: list[float], values: list[float])
     return EncodedChunk(s, t, v, chunk_digest(s, t, v), len(steps), min(steps), max(steps))
 
 
-def _unpack(code: str, data: bytes) -> array:  # type: ignore[type-arg]
+def _unpack(code: str, data: bytes) -> array:
     arr = array(code)
     arr.frombytes(data)
     if _SWAP:
@@ -58,6 +58,6 @@ def _unpack(code: str, data: bytes) -> array:  # type: ignore[type-arg]
     return arr
 
 
-def decode_chunk(steps: bytes, timestamps: bytes, values: bytes) -> tuple[array, array, array]:  # type: ignore[type-arg]
+def decode_chunk(steps: bytes, timestamps: bytes, values: bytes) -> tuple[array, array, array]:
     """Unpack a chunk into three arrays (int64 steps, float64 timestamps, float64 values)."""
     return _unpack("q", steps), _unpack("d", timestamps), _unpack("d", values)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, insert, select
@@ -18,15 +20,15 @@ class ProjectRow:
     entity: Project
 
 
-def _row(row: object) -> ProjectRow:
-    created = to_datetime(row.created_at)  # type: ignore[attr-defined]
+def _row(row: Any) -> ProjectRow:
+    created = to_datetime(row.created_at)
     assert created is not None
     return ProjectRow(
-        pk=row.id,  # type: ignore[attr-defined]
+        pk=row.id,
         entity=Project(
-            id=row.public_id,  # type: ignore[attr-defined]
-            name=row.name,  # type: ignore[attr-defined]
-            description=row.description,  # type: ignore[attr-defined]
+            id=row.public_id,
+            name=row.name,
+            description=row.description,
             created_at=created,
         ),
     )

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Connection, func, insert, select
 
 from mled.entities import User
 from mled.store.sql.tables import memberships, users
 
 
-def _user(row: object) -> User:
+def _user(row: Any) -> User:
     return User(
-        id=row.id,  # type: ignore[attr-defined]
-        username=row.username,  # type: ignore[attr-defined]
-        is_admin=bool(row.is_admin),  # type: ignore[attr-defined]
-        disabled=bool(row.disabled),  # type: ignore[attr-defined]
+        id=row.id,
+        username=row.username,
+        is_admin=bool(row.is_admin),
+        disabled=bool(row.disabled),
     )
 
 
@@ -75,3 +77,34 @@ def readable_project_ids(conn: Connection, user_id: int) -> list[int]:
     """Projects where the user holds any role (every role may read)."""
     rows = conn.execute(select(memberships.c.project_id).where(memberships.c.user_id == user_id))
     return [int(r[0]) for r in rows]
+
+
+def remove_role(conn: Connection, project_id: int, user_id: int) -> None:
+    conn.execute(
+        memberships.delete().where(
+            memberships.c.project_id == project_id, memberships.c.user_id == user_id
+        )
+    )
+
+
+def project_members(conn: Connection, project_id: int) -> dict[str, str]:
+    stmt = (
+        select(users.c.username, memberships.c.role)
+        .join(users, users.c.id == memberships.c.user_id)
+        .where(memberships.c.project_id == project_id)
+        .order_by(users.c.username)
+    )
+    return {r[0]: r[1] for r in conn.execute(stmt)}
+
+
+def set_disabled(conn: Connection, user_id: int, disabled: bool) -> None:
+    conn.execute(users.update().where(users.c.id == user_id).values(disabled=disabled))
+
+
+def set_password_hash(conn: Connection, user_id: int, password_hash: str) -> None:
+    conn.execute(users.update().where(users.c.id == user_id).values(password_hash=password_hash))
+
+
+def get_password_hash(conn: Connection, username: str) -> tuple[User, str | None] | None:
+    row = conn.execute(select(users).where(users.c.username == username)).first()
+    return None if row is None else (_user(row), row.password_hash)

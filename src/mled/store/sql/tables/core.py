@@ -1,9 +1,4 @@
-"""The schema, as SQLAlchemy Core tables. Alembic migrations must produce exactly this.
-
-Times are epoch seconds in double precision (one representation on every dialect); public IDs
-are UUIDv7 strings while joins use integer surrogate keys. JSON documents are stored as
-canonical JSON text so that audit hashes can be recomputed from exactly what is stored.
-"""
+"""Core tables: users, projects, memberships, experiments, params, tags, metrics, audit."""
 
 from __future__ import annotations
 
@@ -16,24 +11,13 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
-    MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
 )
 
-NAMING = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-metadata = MetaData(naming_convention=NAMING)
-
-KEY_LENGTH = 250
-NAME_LENGTH = 200
+from mled.store.sql.tables.meta import KEY_LENGTH, NAME_LENGTH, metadata
 
 users = Table(
     "users",

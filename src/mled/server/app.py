@@ -1,0 +1,54 @@
+"""The app factory. Stateless: every process opens the store itself, so several processes
+or hosts can serve one PostgreSQL database behind a load balancer.
+
+Example:
+    >>> app = create_app(ServerSettings(store_uri="sqlite:////tmp/mled.db"))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+import mled
+from mled.server.api import ROUTERS
+from mled.server.errors import install_error_handlers
+from mled.server.limits import BodySizeLimit
+from mled.server.settings import ServerSettings
+from mled.store.sql.store import SqlStore
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: ServerSettings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.store = SqlStore.open(settings.store_uri)
+        try:
+            yield
+        finally:
+            app.state.store.close()
+
+    app = FastAPI(
+        title="MLED",
+        version=mled.__version__,
+        description="The Machine Learning Experiment Database REST API. Errors are RFC 9457 "
+        "problem+json bodies with a stable `code` and a `hint`.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router, prefix=API_PREFIX)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory`` (used with several worker processes)."""
+    return create_app(ServerSettings.from_env())

@@ -1,0 +1,54 @@
+"""Request dependencies: the store, the authenticated user, and services acting as them.
+
+Every route declares the permission it needs with ``permission(...)`` (recorded in the OpenAPI
+document as ``x-mled-permission``); a test fails if a route lacks one. The declaration is
+documentation and inventory: the service layer enforces it on every call.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from mled.entities import User
+from mled.errors import Unauthenticated
+from mled.service import Services
+from mled.service.authentication import AuthService
+from mled.service.context import ServiceContext
+from mled.store.sql.store import SqlStore
+
+PUBLIC = "public"
+AUTHENTICATED = "authenticated"
+
+
+def permission(name: str) -> dict[str, Any]:
+    """``openapi_extra`` naming the permission a route needs (an Action value, or public)."""
+    return {"x-mled-permission": name}
+
+
+def get_store(request: Request) -> SqlStore:
+    store: SqlStore = request.app.state.store
+    return store
+
+
+StoreDep = Annotated[SqlStore, Depends(get_store)]
+
+
+def current_user(request: Request, store: StoreDep) -> User:
+    """The user of the request's ``Authorization: Bearer <token>`` header (401 otherwise)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("this request carries no API token")
+    return AuthService(store).user_for_token(token.strip())
+
+
+UserDep = Annotated[User, Depends(current_user)]
+
+
+def services(store: StoreDep, user: UserDep) -> Services:
+    return Services.for_context(ServiceContext(store=store, actor=user))
+
+
+ServicesDep = Annotated[Services, Depends(services)]

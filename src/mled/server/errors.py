@@ -1,0 +1,74 @@
+"""Every error leaves the server as an RFC 9457 problem+json body with a stable code."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from mled.errors import MledError
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+log = logging.getLogger("mled.server")
+
+
+def problem(
+    status: int, code: str, detail: str, hint: str, details: dict[str, Any] | None = None
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"https://mled.dev/errors/{code}",
+        "title": code.replace("_", " "),
+        "status": status,
+        "code": code,
+        "detail": detail,
+        "hint": hint,
+    }
+    if details:
+        body["details"] = details
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+async def _mled_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, MledError)
+    return problem(exc.status, exc.code, exc.message, exc.hint, exc.details)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    fields = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+        fields.append({"field": loc, "message": err.get("msg", "invalid")})
+    names = ", ".join(f["field"] or "body" for f in fields[:5])
+    return problem(
+        422, "validation_error", f"the request is invalid: {names}",
+        "Fix the named fields; the API reference is at /api/docs.", {"fields": fields},
+    )
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    codes = {404: "route_not_found", 405: "method_not_allowed"}
+    code = codes.get(exc.status_code, "http_error")
+    hint = "See the API reference at /api/docs."
+    return problem(exc.status_code, code, str(exc.detail), hint)
+
+
+async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error", exc_info=exc)
+    return problem(
+        500, "internal_error", "the server failed unexpectedly",
+        "Retry; if it persists, send the server log to the administrator.",
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(MledError, _mled_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

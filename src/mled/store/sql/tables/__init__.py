@@ -1,0 +1,41 @@
+"""The schema, as SQLAlchemy Core tables, one module per concept. Alembic migrations must
+produce exactly ``metadata``; a test checks it.
+
+Times are epoch seconds in double precision (one representation on every dialect); public IDs
+are UUIDv7 strings while joins use integer surrogate keys. JSON documents are stored as
+canonical JSON text so that audit hashes can be recomputed from exactly what is stored.
+"""
+
+from mled.store.sql.tables.auth import api_tokens, idempotency_keys, login_failures
+from mled.store.sql.tables.core import (
+    audit_events,
+    audit_head,
+    experiments,
+    memberships,
+    metric_chunks,
+    metrics,
+    params,
+    projects,
+    tags,
+    users,
+)
+from mled.store.sql.tables.meta import KEY_LENGTH, NAME_LENGTH, metadata
+
+__all__ = [
+    "KEY_LENGTH",
+    "NAME_LENGTH",
+    "api_tokens",
+    "audit_events",
+    "audit_head",
+    "experiments",
+    "idempotency_keys",
+    "login_failures",
+    "memberships",
+    "metadata",
+    "metric_chunks",
+    "metrics",
+    "params",
+    "projects",
+    "tags",
+    "users",
+]
