@@ -827,3 +827,19 @@ def test_seed_bounds_are_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
 
     assert seed_everything(0)["seed"] == 0
     assert seed_everything(2**32 - 1)["seed"] == 2**32 - 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["t.py", "--api-key", "sk-1"], ["t.py", "--api-key", "***"]),
+        (["t.py", "--token=abc", "--lr=0.1"], ["t.py", "--token=***", "--lr=0.1"]),
+        (["t.py", "--db-password", "p", "x"], ["t.py", "--db-password", "***", "x"]),
+        (["t.py", "--AWS_SECRET_ACCESS_KEY=z"], ["t.py", "--AWS_SECRET_ACCESS_KEY=***"]),
+        (["t.py", "--epochs", "3"], ["t.py", "--epochs", "3"]),
+    ],
+)
+def test_secret_option_values_are_redacted(argv: list[str], expected: list[str]) -> None:
+    from mled.capture.command import redact_argv
+
+    assert redact_argv(argv) == expected

@@ -9,11 +9,47 @@ Example:
 from __future__ import annotations
 
 import os
+import re
 import sys
 from types import ModuleType
 from typing import Any, Literal, NamedTuple
 
 EntryKind = Literal["script", "module", "interactive"]
+
+REDACTED = "***"
+_SECRET_OPTION = re.compile(
+    r"^-{1,2}[\w.-]*(password|passwd|secret|token|api[-_]?key|access[-_]?key|credential)[\w.-]*$",
+    re.IGNORECASE,
+)
+
+
+def redact_argv(argv: list[str]) -> list[str]:
+    """Copy of ``argv`` with the values of secret-looking options replaced by ``***``.
+
+    The command is stored for reproduction, which never needs the secret itself; a rerun
+    supplies its own credentials.
+
+    Example:
+        >>> redact_argv(["train.py", "--lr", "0.1", "--api-key", "sk-1", "--token=abc"])
+        ['train.py', '--lr', '0.1', '--api-key', '***', '--token=***']
+    """
+    out: list[str] = []
+    hide_next = False
+    for arg in argv:
+        if hide_next:
+            out.append(REDACTED)
+            hide_next = False
+            continue
+        name, eq, _value = arg.partition("=")
+        if _SECRET_OPTION.match(name):
+            if eq:
+                out.append(f"{name}={REDACTED}")
+            else:
+                out.append(arg)
+                hide_next = True
+            continue
+        out.append(arg)
+    return out
 
 
 class EntryPoint(NamedTuple):
@@ -36,12 +72,12 @@ def capture_command() -> dict[str, Any]:
         ``cwd`` is None when the working directory has been deleted.
 
     Example:
-        >>> capture_command()["argv"] == sys.argv
+        >>> capture_command()["argv"] == redact_argv(sys.argv)
         True
     """
     entry = detect_entry_point()
     return {
-        "argv": list(sys.argv),
+        "argv": redact_argv(sys.argv),
         "executable": sys.executable or None,
         "entry_point": entry.name,
         "entry_kind": entry.kind,
