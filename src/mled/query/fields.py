@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import get_args
 
+from mled.errors import InvalidInput
 from mled.query.ast import Attribute, Dataset, DatasetAttr, Field, Metric, MetricAgg, Param, Tag
 
 
@@ -54,6 +55,9 @@ NULLABLE_ATTRIBUTES = frozenset(
     {"group", "started", "ended", "duration", "git.commit", "git.branch"}
 )
 """Attributes that can be absent; the others are set on every experiment."""
+
+TIME_OR_NUMBER_ATTRIBUTES = frozenset(n for n, k in ATTRIBUTES.items() if k is not Kind.TEXT)
+"""Attributes that hold numbers (epoch seconds or seconds); the others hold text."""
 
 LOWERCASE_ATTRIBUTES = frozenset({"id", "status"})
 """Attributes whose values are stored in lower case and compared case-insensitively."""
@@ -240,6 +244,18 @@ def resolve_field(parts: Sequence[PathPart]) -> Field:
             f"unknown field `{shown}`", suggestion=_path_text([PathPart(best), *rest])
         )
     raise FieldLookupError(f"unknown field `{shown}`")
+
+
+def dataset_fields_unavailable(field: Dataset) -> InvalidInput:
+    """The error for ``dataset.*`` where the input datasets of experiments are not known.
+
+    The SQL compiler reads them from the ``dataset_inputs`` tables; the reference evaluator
+    raises this unless it is given a lookup (or the entities carry a ``datasets`` attribute).
+    """
+    return InvalidInput(
+        f"dataset fields are not available yet (dataset.{field.attr})",
+        hint="Filter on a tag or param that names the dataset until dataset tracking lands.",
+    )
 
 
 def valid_fields_hint() -> str:

@@ -1,12 +1,15 @@
-"""``like`` patterns: one parse, three exact translations (SQL LIKE, SQLite GLOB, regex).
+"""``like`` patterns: one parse, exact translations to SQLite GLOB and to a regex.
+
+(The translation to SQL ``LIKE`` lives with the other dialect details in
+:mod:`mled.query.dialect`.)
 
 A pattern has ``%`` (any run of characters), ``_`` (exactly one character) and ``\\`` escaping
 the next character (``\\%`` is a literal percent sign). Case-insensitive matching (``ilike``)
 folds ASCII letters only, which is what SQLite's LIKE does; PostgreSQL is made to do the same.
 
 Example:
-    >>> to_sql_like("50\\\\%_x"), to_glob("a*%"), bool(to_regex("re%").match("resnet"))
-    ('50\\\\%_x', 'a[*]*', True)
+    >>> to_glob("a*%"), bool(to_regex("re%").fullmatch("resnet"))
+    ('a[*]*', True)
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import re
 
 ANY = "%"
 ONE = "_"
-SQL_ESCAPE = "\\"
+ESCAPE = "\\"  # in a user's pattern, makes the next character literal
 
 _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _LOWER = "abcdefghijklmnopqrstuvwxyz"
@@ -37,7 +40,7 @@ def tokenize(pattern: str) -> list[Token]:
     i = 0
     while i < len(pattern):
         ch = pattern[i]
-        if ch == SQL_ESCAPE and i + 1 < len(pattern):
+        if ch == ESCAPE and i + 1 < len(pattern):
             out.append(("lit", pattern[i + 1]))
             i += 2
             continue
@@ -61,23 +64,13 @@ def ascii_lower(text: str) -> str:
     return text.translate(_ASCII_LOWER)
 
 
-def to_sql_like(pattern: str) -> str:
-    """The pattern for ``LIKE ... ESCAPE '\\'``, with every literal wildcard escaped."""
-    parts: list[str] = []
-    for kind, ch in tokenize(pattern):
-        if kind == "any":
-            parts.append("%")
-        elif kind == "one":
-            parts.append("_")
-        elif ch in "%_\\":
-            parts.append(SQL_ESCAPE + ch)
-        else:
-            parts.append(ch)
-    return "".join(parts)
-
-
 def to_glob(pattern: str) -> str:
-    """The equivalent SQLite GLOB pattern (GLOB is case-sensitive; ``[*]`` is a literal ``*``)."""
+    """The equivalent SQLite GLOB pattern (GLOB is case-sensitive; ``[*]`` is a literal ``*``).
+
+    Example:
+        >>> to_glob("v_t[1]%")
+        'v?t[[]1]*'
+    """
     parts: list[str] = []
     for kind, ch in tokenize(pattern):
         if kind == "any":
@@ -95,6 +88,10 @@ def to_regex(pattern: str, *, case_sensitive: bool = True) -> re.Pattern[str]:
     """A compiled regex that ``fullmatch``-es exactly what the pattern matches.
 
     For ``case_sensitive=False`` match it against :func:`ascii_lower` of the value.
+
+    Example:
+        >>> to_regex("a_%").pattern
+        'a..*'
     """
     source = pattern if case_sensitive else ascii_lower(pattern)
     parts: list[str] = []

@@ -214,3 +214,15 @@ def _missing_sqlite_file(uri: str) -> bool:
         return False
     path = uri[len(prefix) :].split("?", 1)[0]
     return path not in ("", ":memory:") and not Path(path).expanduser().exists()
+
+
+def display_uri(uri: str) -> str:
+    """``uri`` with any password replaced by ``***``, safe to print.
+
+    Example:
+        >>> display_uri("postgresql://mled:secret@db/mled")
+        'postgresql://mled:***@db/mled'
+    """
+    from mled.store.sql.schema import redact
+
+    return redact(uri)

@@ -93,6 +93,12 @@ def run_transaction(engine: Engine, fn: Callable[[Connection], T], *, write: boo
             with engine.connect() as conn:
                 if write:
                     conn = conn.execution_options(**{WRITE_OPTION: True})
+                elif conn.dialect.name == "postgresql":
+                    # One snapshot for the whole read, so a multi-statement read (verifying
+                    # the audit chain while others write) never sees a half-applied change.
+                    conn = conn.execution_options(
+                        isolation_level="REPEATABLE READ", postgresql_readonly=True
+                    )
                 with conn.begin():
                     return fn(conn)
         except OperationalError as err:

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from mled.entities import Experiment, MetricSummary, to_datetime
 from mled.store.sql.tables import experiments, metrics, params, projects, tags, users
+from mled.store.sql.tables.meta import PREFIX_LENGTH
 
 IN_CHUNK = 900  # keeps IN (...) lists well under every dialect's bound-parameter limit
 
@@ -94,7 +95,10 @@ def get_param_rows(conn: Connection, pk: int) -> dict[str, tuple[str, str]]:
 
 def insert_params(conn: Connection, rows: list[dict[str, Any]]) -> None:
     if rows:
-        conn.execute(insert(params), rows)
+        conn.execute(
+            insert(params),
+            [{**r, "value_prefix": r["value_text"][:PREFIX_LENGTH]} for r in rows],
+        )
 
 
 def get_tags(conn: Connection, pk: int) -> dict[str, str]:
@@ -104,14 +108,18 @@ def get_tags(conn: Connection, pk: int) -> dict[str, str]:
 
 def upsert_tags(conn: Connection, pk: int, new: dict[str, str], existing: dict[str, str]) -> None:
     inserts = [
-        {"experiment_id": pk, "key": k, "value": v} for k, v in new.items() if k not in existing
+        {"experiment_id": pk, "key": k, "value": v, "value_prefix": v[:PREFIX_LENGTH]}
+        for k, v in new.items()
+        if k not in existing
     ]
     if inserts:
         conn.execute(insert(tags), inserts)
     for k, v in new.items():
         if k in existing and existing[k] != v:
             conn.execute(
-                update(tags).where(tags.c.experiment_id == pk, tags.c.key == k).values(value=v)
+                update(tags)
+                .where(tags.c.experiment_id == pk, tags.c.key == k)
+                .values(value=v, value_prefix=v[:PREFIX_LENGTH])
             )
 
 

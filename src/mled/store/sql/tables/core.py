@@ -17,7 +17,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from mled.store.sql.tables.meta import KEY_LENGTH, NAME_LENGTH, metadata
+from mled.store.sql.tables.meta import KEY_LENGTH, NAME_LENGTH, PREFIX_LENGTH, metadata
 
 users = Table(
     "users",
@@ -87,8 +87,12 @@ params = Table(
     Column("value_type", String(8), nullable=False),
     Column("value_text", Text, nullable=False),
     Column("value_num", Double, nullable=True),
-    Index(None, "key", "value_num"),
-    Index(None, "key", "value_text"),
+    # The first PREFIX_LENGTH characters of value_text: values may be 64 KiB long, more than a
+    # PostgreSQL btree row holds, so equality lookups go through this indexed prefix and then
+    # compare the full text.
+    Column("value_prefix", String(PREFIX_LENGTH), nullable=False),
+    Index(None, "key", "value_num", "experiment_id"),
+    Index(None, "key", "value_prefix", "experiment_id"),
 )
 
 tags = Table(
@@ -97,7 +101,8 @@ tags = Table(
     Column("experiment_id", Integer, ForeignKey("experiments.id"), primary_key=True),
     Column("key", String(KEY_LENGTH), primary_key=True),
     Column("value", Text, nullable=False),
-    Index(None, "key", "value"),
+    Column("value_prefix", String(PREFIX_LENGTH), nullable=False),
+    Index(None, "key", "value_prefix", "experiment_id"),
 )
 
 # One row per (experiment, key): the summary queries filter and sort on. ``last`` is NULL when
@@ -115,7 +120,7 @@ metrics = Table(
     Column("last_step", BigInteger, nullable=False),
     Column("last_timestamp", Double, nullable=False),
     UniqueConstraint("experiment_id", "key"),
-    Index(None, "key", "last"),
+    Index(None, "key", "last", "experiment_id"),
 )
 
 # A history is stored as chunks: per flush and key, packed little-endian arrays of int64 steps,

@@ -15,3 +15,5 @@ metadata = MetaData(naming_convention=NAMING)
 
 KEY_LENGTH = 250
 NAME_LENGTH = 200
+PREFIX_LENGTH = 200
+"""Characters of a param/tag text value kept in the indexed ``value_prefix`` column."""

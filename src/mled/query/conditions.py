@@ -1,0 +1,371 @@
+"""Compile a filter expression into a SQLAlchemy boolean clause over ``experiments``.
+
+Every condition is two-valued (never SQL ``NULL``), so ``not`` means exactly "the condition is
+false" as in the reference evaluator:
+
+* a param/metric/tag condition is ``experiments.id IN (SELECT experiment_id FROM params
+  WHERE key = :k AND <test on the row>)``; the subquery never yields NULL, so the ``IN`` is
+  true or false, and SQL's NULL-is-false inside ``WHERE`` gives "missing or not comparable
+  never matches";
+* a condition on a nullable column is guarded with ``col IS NOT NULL AND ...``.
+
+All literals become bound parameters.
+
+Text equality and ``in`` on params and tags go through the indexed ``value_prefix`` column
+(the first 200 characters; a PostgreSQL btree row cannot hold a 64 KiB value) and then compare
+the full text: ``value_prefix = :prefix AND value_text = :text`` uses the index and stays
+exact for long values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    BindParameter,
+    ColumnElement,
+    Double,
+    FromClause,
+    Select,
+    Table,
+    Text,
+    and_,
+    false,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+    type_coerce,
+)
+
+from mled.query.ast import (
+    And,
+    Attribute,
+    Boolean,
+    Comparison,
+    Dataset,
+    Expr,
+    InList,
+    IsNull,
+    Like,
+    Metric,
+    Not,
+    Number,
+    Op,
+    Or,
+    Param,
+    RelativeTime,
+    String,
+    Tag,
+    Timestamp,
+    Value,
+)
+from mled.query.dialect import BinaryCollate, like_match
+from mled.query.fields import (
+    NULLABLE_ATTRIBUTES,
+    TIME_OR_NUMBER_ATTRIBUTES,
+)
+from mled.store.sql.tables import (
+    dataset_inputs,
+    dataset_versions,
+    datasets,
+    experiments,
+    metrics,
+    params,
+    projects,
+    tags,
+    users,
+)
+from mled.store.sql.tables.meta import PREFIX_LENGTH
+
+Clause = ColumnElement[bool]
+E = experiments.c
+
+_ORDERING = (Op.LT, Op.LE, Op.GT, Op.GE)
+
+
+def keyed_table(field: Param | Metric | Tag) -> Table:
+    """The table holding one row per (experiment, key) for ``field``.
+
+    Example:
+        >>> keyed_table(Metric("acc")).name
+        'metrics'
+    """
+    if isinstance(field, Param):
+        return params
+    return metrics if isinstance(field, Metric) else tags
+
+
+def dataset_column(field: Dataset) -> ColumnElement[Any]:
+    """The column of ``dataset.name|version|digest``.
+
+    Example:
+        >>> str(dataset_column(Dataset("digest")))
+        'dataset_versions.digest'
+    """
+    if field.attr == "name":
+        return datasets.c.name
+    return dataset_versions.c[field.attr]
+
+
+def dataset_inputs_select(*columns: ColumnElement[Any]) -> Select[Any]:
+    """``SELECT <columns> FROM dataset_inputs JOIN dataset_versions JOIN datasets``.
+
+    With no columns it selects ``dataset_inputs.experiment_id``.
+
+    Example:
+        >>> str(dataset_inputs_select()).splitlines()[0]
+        'SELECT dataset_inputs.experiment_id '
+    """
+    versions = dataset_versions
+    source = dataset_inputs.join(
+        versions, versions.c.id == dataset_inputs.c.dataset_version_id
+    ).join(datasets, datasets.c.id == versions.c.dataset_id)
+    return select(*(columns or (dataset_inputs.c.experiment_id,))).select_from(source)
+
+
+def attribute_column(name: str) -> ColumnElement[Any]:
+    """The SQL expression of a directly stored attribute (not ``project``/``owner``).
+
+    Example:
+        >>> str(attribute_column("duration"))
+        'experiments.ended_at - experiments.started_at'
+    """
+    columns: dict[str, ColumnElement[Any]] = {
+        "id": E.public_id,
+        "name": E.name,
+        "group": E.group_name,
+        "status": E.status,
+        "created": E.created_at,
+        "started": E.started_at,
+        "ended": E.ended_at,
+        "git.commit": E.git_commit,
+        "git.branch": E.git_branch,
+    }
+    if name == "duration":
+        return E.ended_at - E.started_at
+    return columns[name]
+
+
+def bound(value: str | float) -> BindParameter[Any]:
+    """A bound parameter typed by the Python value, never by the column it is compared with.
+
+    (Typing it by the column would make PostgreSQL cast ``2.5`` to ``BIGINT`` for
+    ``metrics.x.count > 2.5`` and round it.)
+
+    Example:
+        >>> bound(2.5).type, bound("adam").value
+        (Double(), 'adam')
+    """
+    if isinstance(value, bool):
+        raise TypeError("booleans are compared as 1.0/0.0")
+    if isinstance(value, float):
+        return literal(value, Double())
+    if isinstance(value, int):
+        return literal(value, BigInteger())
+    return literal(value, Text())
+
+
+def in_list(col: ColumnElement[Any], values: list[Any], *, negated: bool) -> Clause:
+    """``col [NOT] IN (...)`` with the values bound as their own type (see :func:`bound`).
+
+    Example:
+        >>> str(in_list(metrics.c.count, [1.5, 2.0], negated=True))
+        '(metrics.count NOT IN (__[POSTCOMPILE_param_1]))'
+    """
+    if any(isinstance(v, float) for v in values):
+        col = type_coerce(col, Double())
+    return col.not_in(values) if negated else col.in_(values)
+
+
+def compare(col: ColumnElement[Any], op: Op, value: Any, *, text: bool) -> Clause:
+    """``col op :value``; text ordering comparisons use code-point order on every dialect.
+
+    Example:
+        >>> str(compare(E.name, Op.LT, "m", text=True))
+        'experiments.name < :param_1'
+    """
+    if text and op in _ORDERING:
+        col = BinaryCollate(col)
+    bound_value = bound(value)
+    ops: dict[Op, Callable[[], Clause]] = {
+        Op.EQ: lambda: col == bound_value,
+        Op.NE: lambda: col != bound_value,
+        Op.LT: lambda: col < bound_value,
+        Op.LE: lambda: col <= bound_value,
+        Op.GT: lambda: col > bound_value,
+        Op.GE: lambda: col >= bound_value,
+    }
+    return ops[op]()
+
+
+def text_test(
+    table: FromClause, full: str, expr: Comparison | InList | Like, values: list[str]
+) -> Clause | None:
+    """Equality / ``in`` on the text column ``full`` of a params or tags row through its
+    indexed prefix (None for any other test, which compares the full column alone).
+
+    Example:
+        >>> test = text_test(tags, "value", Comparison(Tag("t"), Op.EQ, String("x")), ["x"])
+        >>> str(test)
+        'tags.value_prefix = :param_1 AND tags.value = :param_2'
+    """
+    col, prefix = table.c[full], table.c.value_prefix
+    if isinstance(expr, Comparison) and expr.op is Op.EQ:
+        return and_(prefix == bound(values[0][:PREFIX_LENGTH]), col == bound(values[0]))
+    if isinstance(expr, InList) and not expr.negated:
+        prefixes = sorted({v[:PREFIX_LENGTH] for v in values})
+        return and_(in_list(prefix, prefixes, negated=False), in_list(col, values, negated=False))
+    return None
+
+
+class ConditionCompiler:
+    """Compiles filter expressions; ``now`` (epoch seconds) resolves ``now - 7d``."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def compile(self, expr: Expr) -> Clause:
+        """Return the two-valued SQL clause of ``expr``."""
+        if isinstance(expr, And):
+            return and_(*(self.compile(e) for e in expr.items))
+        if isinstance(expr, Or):
+            return or_(*(self.compile(e) for e in expr.items))
+        if isinstance(expr, Not):
+            return not_(self.compile(expr.item))
+        if isinstance(expr, IsNull):
+            return self._is_null(expr)
+        return self._predicate(expr)
+
+    # --- values ------------------------------------------------------------------------------
+
+    def plain(self, value: Value) -> Any:
+        """The Python value bound for an AST literal."""
+        if isinstance(value, RelativeTime):
+            return self.now + value.offset
+        if isinstance(value, Timestamp):
+            return value.seconds
+        if isinstance(value, Boolean):
+            return 1.0 if value.value else 0.0
+        return value.value
+
+    # --- per field kind ----------------------------------------------------------------------
+
+    def row_test(self, table: FromClause, expr: Comparison | InList | Like) -> Clause:
+        """Test on one ``params``/``metrics``/``tags`` row (``table`` may be an alias)."""
+        field = expr.field
+        if isinstance(field, Param):
+            return self._param_test(table, expr)
+        if isinstance(field, Metric):
+            return self._simple_test(table.c[field.agg], expr, text=False)
+        values = [expr.value] if isinstance(expr, Comparison) else []
+        values = list(expr.values) if isinstance(expr, InList) else values
+        prefixed = None
+        if values and all(isinstance(v, String) for v in values):
+            texts = [v.value for v in values if isinstance(v, String)]
+            prefixed = text_test(table, "value", expr, texts)
+        return self._simple_test(table.c.value, expr, text=True) if prefixed is None else prefixed
+
+    def _simple_test(
+        self, col: ColumnElement[Any], expr: Comparison | InList | Like, *, text: bool
+    ) -> Clause:
+        if isinstance(expr, Like):
+            match: Clause = like_match(col, expr.pattern, case_sensitive=expr.case_sensitive)
+            return not_(match) if expr.negated else match
+        if isinstance(expr, Comparison):
+            return compare(col, expr.op, self.plain(expr.value), text=text)
+        return in_list(col, [self.plain(v) for v in expr.values], negated=expr.negated)
+
+    def _param_test(self, table: FromClause, expr: Comparison | InList | Like) -> Clause:
+        c = table.c
+        if isinstance(expr, Like):
+            return self._simple_test(c.value_text, expr, text=True)
+        if isinstance(expr, Comparison):
+            v = expr.value
+            if isinstance(v, Boolean):
+                test = compare(c.value_num, expr.op, self.plain(v), text=False)
+                return and_(c.value_type == bound("bool"), test)
+            if isinstance(v, String):
+                prefixed = text_test(table, "value_text", expr, [v.value])
+                if prefixed is not None:
+                    return prefixed
+                return compare(c.value_text, expr.op, v.value, text=True)
+            return compare(c.value_num, expr.op, self.plain(v), text=False)
+        nums = [v.value for v in expr.values if isinstance(v, Number)]
+        texts = [v.value for v in expr.values if isinstance(v, String)]
+        bools = [1.0 if v.value else 0.0 for v in expr.values if isinstance(v, Boolean)]
+        parts: list[Clause] = []
+        if nums:
+            parts.append(in_list(c.value_num, nums, negated=expr.negated))
+        if texts:
+            prefixed = text_test(table, "value_text", expr, texts)
+            if prefixed is None:
+                prefixed = in_list(c.value_text, texts, negated=expr.negated)
+            parts.append(prefixed)
+        if bools:
+            test = in_list(c.value_num, bools, negated=expr.negated)
+            parts.append(and_(c.value_type == bound("bool"), test))
+        if expr.negated:
+            # x not in (a, b) == x != a and x != b: every member must be comparable.
+            return and_(*parts)
+        return or_(*parts)
+
+    def _keyed(self, table: Table, key: str, test: Clause | None) -> Clause:
+        """``experiments.id IN (SELECT experiment_id FROM table WHERE key = :key AND test)``."""
+        sub = select(table.c.experiment_id).where(table.c.key == bound(key))
+        if test is not None:
+            sub = sub.where(test)
+        return E.id.in_(sub)
+
+    def _predicate(self, expr: Comparison | InList | Like) -> Clause:
+        field = expr.field
+        if isinstance(field, Param | Metric | Tag):
+            table = keyed_table(field)
+            return self._keyed(table, field.key, self.row_test(table, expr))
+        if isinstance(field, Dataset):
+            col = dataset_column(field)
+            test = self._simple_test(col, expr, text=field.attr != "version")
+            return E.id.in_(dataset_inputs_select().where(test))
+        return self._attribute(field, expr)
+
+    def _attribute(self, field: Attribute, expr: Comparison | InList | Like) -> Clause:
+        text = field.name not in TIME_OR_NUMBER_ATTRIBUTES
+        if field.name == "project":
+            sub = select(projects.c.id).where(self._simple_test(projects.c.name, expr, text=True))
+            return E.project_id.in_(sub)
+        if field.name == "owner":
+            sub = select(users.c.id).where(self._simple_test(users.c.username, expr, text=True))
+            return E.owner_id.in_(sub)
+        col = attribute_column(field.name)
+        test = self._simple_test(col, expr, text=text)
+        if field.name in NULLABLE_ATTRIBUTES:
+            return and_(col.is_not(None), test)
+        return test
+
+    def _is_null(self, expr: IsNull) -> Clause:
+        field = expr.field
+        present: Clause
+        if isinstance(field, Param | Metric | Tag):
+            present = self._keyed(keyed_table(field), field.key, None)
+        elif isinstance(field, Dataset):
+            present = E.id.in_(select(dataset_inputs.c.experiment_id))
+        elif field.name in NULLABLE_ATTRIBUTES:
+            present = attribute_column(field.name).is_not(None)
+        else:  # always set
+            return true() if expr.negated else false()
+        return present if expr.negated else not_(present)
+
+
+def compile_filter(expr: Expr | None, *, now: float) -> Clause | None:
+    """Compile ``expr`` (None means no filter) into a clause over ``experiments``.
+
+    Example:
+        >>> from mled.query.parser import parse_filter
+        >>> clause = compile_filter(parse_filter("params.lr < 0.01"), now=0.0)
+        >>> "params.value_num <" in str(clause)
+        True
+    """
+    return None if expr is None else ConditionCompiler(now).compile(expr)
