@@ -37,6 +37,10 @@ class ProcessHooks:
                 self._install(handle_signals)
                 self._installed = True
 
+    def live(self) -> list[LiveExperiment]:
+        with self._lock:
+            return list(self._live)
+
     def untrack(self, exp: LiveExperiment) -> None:
         with self._lock:
             if exp in self._live:
@@ -67,6 +71,19 @@ class ProcessHooks:
                 exp.end(status, error=None if exc is None else error_summary(exc))
             except Exception as err:  # never turn a clean exit into a traceback
                 print(f"mled: could not end experiment {exp.id}: {err}", file=sys.stderr)
+
+
+_shared: ProcessHooks | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_hooks() -> ProcessHooks:
+    """The process's one set of hooks, so that many clients install them only once."""
+    global _shared  # one atexit handler and excepthook per process is the point
+    with _shared_lock:
+        if _shared is None:
+            _shared = ProcessHooks()
+        return _shared
 
 
 def _raise_terminated(signum: int, frame: FrameType | None) -> None:
