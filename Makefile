@@ -20,7 +20,7 @@ install: $(STAMP)
 
 run: install
 	$(BIN)/python -m mled.demo --if-empty
-	$(BIN)/mled experiments list
+	$(BIN)/mled server --init-admin --host $(HOST) --port $(PORT)
 
 lint: install
 	$(BIN)/ruff check src tests bench

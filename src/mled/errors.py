@@ -109,6 +109,16 @@ class InvalidTrackingUri(InvalidInput):
     )
 
 
+class UnsafePath(InvalidInput):
+    """An artifact or dataset file path could escape the store or a download folder."""
+
+    code = "unsafe_path"
+    default_hint = (
+        "Use a relative path of plain names separated by '/', without '..', '\\', ':', ';', "
+        "'#', '?', percent-encodings such as %2e, control characters or symlinks."
+    )
+
+
 class QuerySyntaxError(InvalidInput):
     """A search query could not be parsed; carries the position and a caret line."""
 
@@ -292,6 +302,7 @@ ERROR_CLASSES: tuple[type[MledError], ...] = (
     InvalidParamValue,
     InvalidName,
     InvalidTrackingUri,
+    UnsafePath,
     QuerySyntaxError,
     UnknownField,
     Unauthenticated,

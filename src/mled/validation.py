@@ -67,6 +67,11 @@ def encode_param(value: Any) -> tuple[str, str, float | None]:
         return "bool", "true" if value else "false", float(value)
     if isinstance(value, numbers.Integral):
         number = int(value)
+        if number.bit_length() > 4000:  # str() of such ints is refused by Python itself
+            raise InvalidParamValue(
+                f"an int param of {number.bit_length()} bits is too large to store",
+                hint="Store huge numbers as strings.",
+            )
         return "int", str(number), _finite(float(number)) if abs(number) < 2**1023 else None
     if isinstance(value, numbers.Real):
         f = float(value)
@@ -159,3 +164,15 @@ def metric_step(key: str, step: object) -> int:
     if not f.is_integer():
         raise InvalidMetricValue(f"metric {key!r} has step {step!r}; steps are integers")
     return int(f)
+
+
+def metric_timestamp(value: object) -> float:
+    """A metric point's timestamp: epoch seconds as a finite number."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InvalidMetricValue(
+            f"timestamp {value!r} is not a number; timestamps are epoch seconds"
+        )
+    ts = float(value)
+    if not math.isfinite(ts):
+        raise InvalidMetricValue(f"timestamp {value!r} is not finite")
+    return ts

@@ -11,7 +11,20 @@ from typing import Annotated
 
 import typer
 
-from mled.cli import audit, db, experiments, projects, tokens, users
+from mled.cli import (
+    artifacts,
+    audit,
+    datasets,
+    db,
+    experiments,
+    lineage,
+    models,
+    projects,
+    server,
+    tokens,
+    users,
+    verify,
+)
 from mled.cli.context import DebugOption, GlobalOptions, JsonOption, StoreOption
 
 HELP = """MLED, the Machine Learning Experiment Database.
@@ -45,6 +58,12 @@ def build_app() -> typer.Typer:
     app.add_typer(audit.build(), name="audit")
     app.add_typer(users.build(), name="users")
     app.add_typer(tokens.build(), name="tokens")
+    server.register(app)
+    app.add_typer(artifacts.build(), name="artifacts")
+    app.add_typer(datasets.build(), name="datasets")
+    app.add_typer(models.build(), name="models")
+    app.command("lineage")(lineage.lineage)
+    app.command("verify")(verify.verify)
     return app
 
 

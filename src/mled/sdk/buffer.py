@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from mled.entities import Series
-from mled.validation import metric_step, metric_value, validate_key
+from mled.validation import metric_step, metric_timestamp, metric_value, validate_key
 
 Sink = Callable[[dict[str, Series]], Any]
 
@@ -50,18 +50,25 @@ class MetricBuffer:
         self, metrics: Mapping[str, Any], step: int | None = None, timestamp: float | None = None
     ) -> None:
         """Buffer one value per key at ``step`` (None: the key's next step, starting at 0)."""
-        ts = time.time() if timestamp is None else float(timestamp)
+        now = time.time()
+        ts = now if timestamp is None else metric_timestamp(timestamp)
         if step is not None and type(step) is not int:
             step = metric_step(next(iter(metrics), "?"), step)
         with self._lock:
             self._raise_background_error()
             series = self._series
-            for key, value in metrics.items():
+            # Validate the whole call before buffering any of it: a refused call adds nothing.
+            checked = [
+                (
+                    key if key in series else validate_key(key, "metric"),
+                    value if type(value) is float else metric_value(key, value),
+                )
+                for key, value in metrics.items()
+            ]
+            for key, value in checked:
                 s = series.get(key)
                 if s is None:
-                    s = series[validate_key(key, "metric")] = ([], [], [])
-                if type(value) is not float:
-                    value = metric_value(key, value)
+                    s = series[key] = ([], [], [])
                 if step is None:
                     st = s[0][-1] + 1 if s[0] else self._next_step.get(key, 0)
                 else:
@@ -70,7 +77,7 @@ class MetricBuffer:
                 s[1].append(ts)
                 s[2].append(value)
             self._pending += len(metrics)
-            if self._pending >= self._max_points or ts - self._last_write >= self._interval:
+            if self._pending >= self._max_points or now - self._last_write >= self._interval:
                 self._write_locked()
         if self._thread is None and self._interval > 0:
             self._start_timer()

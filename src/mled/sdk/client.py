@@ -16,11 +16,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from mled.artifacts.sdk import ClientAssets
 from mled.entities import AuditReport, Experiment, MetricHistory, NewExperiment, Project, Series
 from mled.errors import InvalidInput, InvalidMetricValue
 from mled.sdk.backend import Backend
-from mled.sdk.lifecycle import ProcessHooks
+from mled.sdk.lifecycle import ProcessHooks, shared_hooks
 from mled.sdk.live import LiveExperiment
+from mled.sdk.search import ClientSearch
 from mled.sdk.timeparse import to_epoch
 from mled.settings import Settings
 from mled.validation import metric_step, metric_value
@@ -28,7 +30,7 @@ from mled.validation import metric_step, metric_value
 DEFAULT_PROJECT = "default"
 
 
-class Client:
+class Client(ClientAssets, ClientSearch):
     """All SDK operations against one store."""
 
     def __init__(
@@ -42,7 +44,7 @@ class Client:
         if tracking_uri is not None:
             settings = replace(settings, tracking_uri=tracking_uri)
         self.settings = settings
-        self._hooks = hooks or ProcessHooks()
+        self._hooks = hooks or shared_hooks()
         self._backend: Backend | None = None
         self._pending_seeds: dict[str, Any] | None = None
 
@@ -56,11 +58,17 @@ class Client:
         if self._backend is None:
             from mled.sdk.connect import open_backend
 
-            self._backend = open_backend(self.tracking_uri, username=self.settings.username)
+            self._backend = open_backend(
+                self.tracking_uri, username=self.settings.username, settings=self.settings
+            )
         return self._backend
 
     def close(self) -> None:
+        """End this client's running experiments (flushing them) and close the backend."""
         if self._backend is not None:
+            for exp in self._hooks.live():
+                if exp.backend is self._backend:
+                    exp.end("finished")
             self._backend.close()
             self._backend = None
 

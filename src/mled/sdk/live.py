@@ -7,7 +7,9 @@ from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any
 
+from mled.artifacts.sdk import ExperimentAssets
 from mled.entities import Experiment
+from mled.errors import ExperimentNotActive
 from mled.sdk.backend import Backend
 from mled.sdk.buffer import MetricBuffer
 
@@ -38,11 +40,12 @@ def status_for(exc: BaseException | None) -> str:
     return "failed"
 
 
-class LiveExperiment:
+class LiveExperiment(ExperimentAssets):
     """A running experiment. Use as a context manager so the status is always set.
 
     Example:
-        >>> with mled.start_experiment(project="vision", params={"lr": 0.1}) as exp:  # doctest: +SKIP
+        >>> exp = mled.start_experiment(project="vision", params={"lr": 0.1})  # doctest: +SKIP
+        >>> with exp:  # doctest: +SKIP
         ...     exp.log_metrics({"loss": 0.3}, step=1)
     """
 
@@ -73,6 +76,10 @@ class LiveExperiment:
         return f"LiveExperiment(id={self.id!r}, project={self.project!r}, name={self.name!r})"
 
     @property
+    def backend(self) -> Backend:
+        return self._backend
+
+    @property
     def ended(self) -> bool:
         return self._ended
 
@@ -89,6 +96,7 @@ class LiveExperiment:
         self, key: str, value: float, step: int | None = None, timestamp: float | None = None
     ) -> None:
         """Buffer one metric value; ``step=None`` uses the key's next step (0 for a new key)."""
+        self._require_running()
         self._buffer.add({key: value}, step, timestamp)
 
     def log_metrics(
@@ -98,7 +106,15 @@ class LiveExperiment:
         timestamp: float | None = None,
     ) -> None:
         """Buffer several metric values at one step (no step: final/evaluation values)."""
+        self._require_running()
         self._buffer.add(metrics, step, timestamp)
+
+    def _require_running(self) -> None:
+        # Points buffered after the end would never be written: refuse them now, loudly.
+        if self._ended:
+            raise ExperimentNotActive(
+                f"experiment {self.id} has ended; only running experiments accept new metrics"
+            )
 
     def set_tag(self, key: str, value: Any) -> None:
         self._backend.set_tags(self.id, {key: value})

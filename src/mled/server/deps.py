@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from mled.entities import User
 from mled.errors import Unauthenticated
@@ -35,13 +36,17 @@ def get_store(request: Request) -> SqlStore:
 StoreDep = Annotated[SqlStore, Depends(get_store)]
 
 
-def current_user(request: Request, store: StoreDep) -> User:
+_bearer = HTTPBearer(auto_error=False, description="An API token: `mled tokens create`.")
+
+
+def current_user(
+    store: StoreDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> User:
     """The user of the request's ``Authorization: Bearer <token>`` header (401 otherwise)."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    if credentials is None or not credentials.credentials.strip():
         raise Unauthenticated("this request carries no API token")
-    return AuthService(store).user_for_token(token.strip())
+    return AuthService(store).user_for_token(credentials.credentials.strip())
 
 
 UserDep = Annotated[User, Depends(current_user)]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from mled.errors import MledError
 
@@ -17,7 +19,12 @@ log = logging.getLogger("mled.server")
 
 
 def problem(
-    status: int, code: str, detail: str, hint: str, details: dict[str, Any] | None = None
+    status: int,
+    code: str,
+    detail: str,
+    hint: str,
+    details: dict[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     body: dict[str, Any] = {
         "type": f"https://mled.dev/errors/{code}",
@@ -29,7 +36,9 @@ def problem(
     }
     if details:
         body["details"] = details
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
@@ -42,27 +51,50 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     fields = []
     for err in exc.errors():
+        if err.get("type") == "json_invalid":
+            # pydantic locates a JSON syntax error by character offset, not by field
+            fields.append({"field": "body", "message": f"invalid JSON: {err.get('msg', '')}"})
+            continue
         loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
         fields.append({"field": loc, "message": err.get("msg", "invalid")})
     names = ", ".join(f["field"] or "body" for f in fields[:5])
     return problem(
-        422, "validation_error", f"the request is invalid: {names}",
-        "Fix the named fields; the API reference is at /api/docs.", {"fields": fields},
+        422,
+        "validation_error",
+        f"the request is invalid: {names}",
+        "Fix the named fields; the API reference is at /api/docs.",
+        {"fields": fields},
     )
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+def allowed_methods(request: Request) -> str:
+    """Every method any route of this path accepts (Starlette lists only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods))
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    codes = {404: "route_not_found", 405: "method_not_allowed"}
+    if exc.status_code == 405:
+        exc.headers = {**(exc.headers or {}), "Allow": allowed_methods(request)}
+    codes = {404: "route_not_found", 405: "method_not_allowed", 413: "payload_too_large"}
     code = codes.get(exc.status_code, "http_error")
     hint = "See the API reference at /api/docs."
-    return problem(exc.status_code, code, str(exc.detail), hint)
+    if exc.status_code == 413:
+        hint = "Send smaller requests (flush metrics more often)."
+    return problem(exc.status_code, code, str(exc.detail), hint, headers=exc.headers)
 
 
 async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error", exc_info=exc)
     return problem(
-        500, "internal_error", "the server failed unexpectedly",
+        500,
+        "internal_error",
+        "the server failed unexpectedly",
         "Retry; if it persists, send the server log to the administrator.",
     )
 

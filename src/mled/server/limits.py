@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -60,5 +61,9 @@ class BodySizeLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(StarletteHTTPException):
+    """An HTTPException, so that FastAPI's body parsing re-raises it as a 413 rather than
+    wrapping it in a generic 400 "error parsing the body"."""
+
+    def __init__(self) -> None:
+        super().__init__(413, "the request body exceeds the size limit")

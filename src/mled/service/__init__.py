@@ -12,13 +12,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mled.artifacts.blobstore import BlobStore
 from mled.entities import NewExperiment
+from mled.service.artifacts import ArtifactService
 from mled.service.audit import AuditService
 from mled.service.authentication import TokenService
+from mled.service.compare import CompareService
 from mled.service.context import ServiceContext
+from mled.service.datasets import DatasetService
 from mled.service.experiments import ExperimentService
+from mled.service.lineage import LineageService
 from mled.service.metrics import MetricService
+from mled.service.models import ModelService
 from mled.service.projects import ProjectService
+from mled.service.search import SearchService
 from mled.service.users import UserService, ensure_local_user
 from mled.store.sql.store import SqlStore
 
@@ -33,21 +40,34 @@ class Services:
     audit: AuditService
     users: UserService
     tokens: TokenService
+    artifacts: ArtifactService
+    datasets: DatasetService
+    models: ModelService
+    lineage: LineageService
+    search: SearchService
+    compare: CompareService
 
     @classmethod
-    def for_context(cls, ctx: ServiceContext) -> Services:
+    def for_context(cls, ctx: ServiceContext, blobs: BlobStore | None = None) -> Services:
+        """Every service for ``ctx``; ``blobs`` is the artifact store (None: none configured)."""
         return cls(
             projects=ProjectService(ctx),
             experiments=ExperimentService(ctx),
             metrics=MetricService(ctx),
-            audit=AuditService(ctx.store),
+            audit=AuditService(ctx),
             users=UserService(ctx),
             tokens=TokenService(ctx),
+            artifacts=ArtifactService(ctx, blobs),
+            datasets=DatasetService(ctx, blobs),
+            models=ModelService(ctx),
+            lineage=LineageService(ctx, blobs),
+            search=SearchService(ctx),
+            compare=CompareService(ctx),
         )
 
     @classmethod
-    def for_user(cls, store: SqlStore, username: str) -> Services:
+    def for_user(cls, store: SqlStore, username: str, blobs: BlobStore | None = None) -> Services:
         """Services acting as ``username`` (registered on first use; the first user is admin)."""
         return cls.for_context(
-            ServiceContext(store=store, actor=ensure_local_user(store, username))
+            ServiceContext(store=store, actor=ensure_local_user(store, username)), blobs
         )

@@ -11,15 +11,19 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
+from mled.auth.permissions import Action
 from mled.entities import AuditEvent, AuditProblem, AuditReport
+from mled.service.authorization import authorize_anywhere
 from mled.store.sql import audit as audit_rows
 from mled.store.sql import metrics as metric_rows
 from mled.store.sql.codec import chunk_digest
-from mled.store.sql.store import SqlStore
+
+if TYPE_CHECKING:
+    from mled.service.context import ServiceContext
 
 
 def canonical_json(value: Any) -> str | None:
@@ -61,6 +65,27 @@ def event_hash(
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+CHUNK_EVENTS = ("metrics.log", "experiment.import")
+"""Actions whose event lists the digests of the metric chunks it wrote."""
+
+OBJECT_ID_LENGTH = 64
+"""Width of the stored ``object_id`` (IDs are UUIDs; user names may be longer)."""
+
+
+def fit_object_id(object_id: str) -> str:
+    """``object_id`` as stored: a longer one keeps its first 47 characters, ``~`` and 16 hex
+    digits of its SHA-256, so it fits the column on every backend and stays distinct.
+
+    Example:
+        >>> len(fit_object_id("u" * 200)), fit_object_id("alice")
+        (64, 'alice')
+    """
+    if len(object_id) <= OBJECT_ID_LENGTH:
+        return object_id
+    digest = hashlib.sha256(object_id.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{object_id[: OBJECT_ID_LENGTH - 17]}~{digest}"
+
+
 @dataclass
 class AuditWriter:
     """Appends events within one write transaction; the head is locked when created."""
@@ -91,6 +116,7 @@ class AuditWriter:
         after: Any = None,
     ) -> int:
         """Append one event; returns its sequence number."""
+        object_id = fit_object_id(object_id)
         seq = self.seq + 1
         b, a = canonical_json(before), canonical_json(after)
         h = event_hash(seq, self.now, self.actor, action, object_type, object_id, b, a, self.hash)
@@ -120,28 +146,40 @@ class AuditWriter:
 
 
 class AuditService:
-    """Reads and verifies the audit log.
+    """Reads and verifies the audit log, for admins and the auditors of any project.
+
+    The audit log spans every project, so the ``audit`` permission is checked against all of
+    the actor's memberships: an auditor of at least one project may read and verify it. A
+    refused attempt is itself audited (``permission.denied``).
 
     Example:
-        >>> report = AuditService(store).verify()  # doctest: +SKIP
+        >>> report = AuditService(ctx).verify()  # doctest: +SKIP
         >>> report.ok  # doctest: +SKIP
         True
     """
 
-    def __init__(self, store: SqlStore) -> None:
-        self._store = store
+    def __init__(self, ctx: ServiceContext) -> None:
+        self._ctx = ctx
 
     def events(self, *, after_seq: int = 0, limit: int = 100) -> list[AuditEvent]:
+        """Up to ``limit`` events with a sequence number above ``after_seq``, oldest first."""
+
         def run(conn: Connection) -> list[AuditEvent]:
+            authorize_anywhere(conn, self._ctx.actor, Action.AUDIT)
             return [
                 _event(r) for r in audit_rows.iter_events(conn, after_seq=after_seq, limit=limit)
             ]
 
-        return self._store.read(run)
+        return self._ctx.read(run)
 
     def verify(self) -> AuditReport:
         """Recompute the chain and every metric chunk digest; name the first problems."""
-        return self._store.read(_verify)
+
+        def run(conn: Connection) -> AuditReport:
+            authorize_anywhere(conn, self._ctx.actor, Action.AUDIT)
+            return _verify(conn)
+
+        return self._ctx.read(run)
 
 
 def _event(r: Any) -> AuditEvent:
@@ -182,7 +220,7 @@ def _verify_chain(
             if problem is not None:
                 problems.append(problem)
                 chain_ok = False  # later events are unverifiable; report only the first
-        if r.action == "metrics.log" and r.after:
+        if r.action in CHUNK_EVENTS and r.after:
             batch_digests[seq] = json.loads(r.after).get("chunks", {})
         expected_seq, prev_hash = seq + 1, r.hash
     head_seq, head_hash = audit_rows.read_head(conn)

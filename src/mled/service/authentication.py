@@ -18,7 +18,6 @@ from mled.auth.tokens import display_prefix, new_token, token_hash
 from mled.entities import IssuedToken, TokenInfo, User
 from mled.errors import InvalidInput, NotFound, RateLimited, Unauthenticated
 from mled.service.audit import AuditWriter
-from mled.service.authorization import require_admin
 from mled.service.context import ServiceContext
 from mled.store.sql import accounts as account_rows
 from mled.store.sql import users as user_rows
@@ -164,7 +163,7 @@ class TokenService:
     ) -> IssuedToken:
         actor = self._ctx.actor
         if username is not None and username != actor.username:
-            require_admin(actor, "creating tokens for another user")
+            self._ctx.require_admin("creating tokens for another user")
 
         def run(conn: Connection, audit: AuditWriter) -> IssuedToken:
             user = actor if username is None else user_rows.get_user(conn, username)
@@ -177,7 +176,7 @@ class TokenService:
     def list(self, *, all_users: bool = False) -> list[TokenInfo]:
         actor = self._ctx.actor
         if all_users:
-            require_admin(actor, "listing every user's tokens")
+            self._ctx.require_admin("listing every user's tokens")
 
         def run(conn: Connection) -> list[TokenInfo]:
             names = {u.id: u.username for u in user_rows.list_users(conn)}

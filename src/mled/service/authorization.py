@@ -40,6 +40,26 @@ def authorize(
     )
 
 
+def authorize_anywhere(conn: Connection, actor: User, action: Action) -> Role:
+    """Allow ``action`` when the actor's role in at least one project grants it.
+
+    For actions that are not about one project (reading the whole audit log): an auditor of
+    any project may, admins always may. Raises PermissionDenied naming the permission.
+    """
+    if actor.is_admin:
+        return Role.ADMIN
+    for project_pk in user_rows.readable_project_ids(conn, actor.id):
+        role = role_in(conn, actor, project_pk)
+        if allowed(role, action):
+            assert role is not None
+            return role
+    raise PermissionDenied(
+        f"user {actor.username!r} holds no role with the {action.value!r} permission in any "
+        "project",
+        details={"permission": action.value},
+    )
+
+
 def require_admin(actor: User, what: str) -> None:
     if not actor.is_admin:
         raise PermissionDenied(

@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 from mled.entities import User
 from mled.errors import PermissionDenied
 from mled.service.audit import AuditWriter
+from mled.service.authorization import require_admin
 from mled.store.sql.store import SqlStore
 
 T = TypeVar("T")
@@ -43,6 +44,14 @@ class ServiceContext:
     def read(self, fn: Callable[[Connection], T]) -> T:
         try:
             return self.store.read(fn)
+        except PermissionDenied as err:
+            self.record_denied(err)
+            raise
+
+    def require_admin(self, what: str) -> None:
+        """Refuse (and audit the refusal) unless the actor is an admin; ``what`` names the act."""
+        try:
+            require_admin(self.actor, what)
         except PermissionDenied as err:
             self.record_denied(err)
             raise

@@ -9,7 +9,6 @@ from mled.entities import Project
 from mled.errors import AlreadyExists, ProjectNotFound
 from mled.ids import new_id
 from mled.service.audit import AuditWriter
-from mled.service.authorization import require_admin
 from mled.service.context import ServiceContext
 from mled.store.sql import projects as project_rows
 from mled.store.sql import users as user_rows
@@ -29,7 +28,7 @@ class ProjectService:
     def create(self, name: str, description: str = "") -> Project:
         """Create a project; the creator becomes its admin member."""
         validate_name(name, "project")
-        require_admin(self._ctx.actor, "creating a project")
+        self._ctx.require_admin("creating a project")
 
         def run(conn: Connection, audit: AuditWriter) -> Project:
             if project_rows.get_project(conn, name) is not None:

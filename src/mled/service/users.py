@@ -6,6 +6,7 @@ first user becomes its admin (the person who created the store).
 
 from __future__ import annotations
 
+import secrets
 import time
 
 from sqlalchemy import Connection
@@ -15,7 +16,6 @@ from mled.auth.permissions import Role
 from mled.entities import User
 from mled.errors import AlreadyExists, InvalidInput, ProjectNotFound, UserNotFound
 from mled.service.audit import AuditWriter
-from mled.service.authorization import require_admin
 from mled.service.context import ServiceContext
 from mled.store.sql import projects as project_rows
 from mled.store.sql import users as user_rows
@@ -36,11 +36,13 @@ def ensure_local_user(store: SqlStore, username: str) -> User:
         return existing
 
     def run(conn: Connection) -> User:
+        now = time.time()
+        # Lock the audit head first: it serializes concurrent first uses on PostgreSQL too, so
+        # the check below sees any registration that committed while this one waited.
+        audit = AuditWriter.open(conn, username, now)
         user = user_rows.get_user(conn, username)
         if user is not None:
             return user
-        now = time.time()
-        audit = AuditWriter.open(conn, username, now)
         user = user_rows.insert_user(
             conn, username, is_admin=user_rows.count_users(conn) == 0, created_at=now
         )
@@ -72,7 +74,7 @@ class UserService:
 
     def create(self, username: str, *, password: str | None = None, admin: bool = False) -> User:
         validate_name(username, "user")
-        require_admin(self._ctx.actor, "creating users")
+        self._ctx.require_admin("creating users")
         if password is not None:
             check_password_strength(password)
         hashed = None if password is None else hash_password(password)
@@ -91,7 +93,7 @@ class UserService:
     def set_password(self, username: str, password: str) -> None:
         """Admins set anyone's password; users their own."""
         if username != self._ctx.actor.username:
-            require_admin(self._ctx.actor, "setting another user's password")
+            self._ctx.require_admin("setting another user's password")
         check_password_strength(password)
         hashed = hash_password(password)
 
@@ -103,11 +105,11 @@ class UserService:
         self._ctx.write(run)
 
     def list(self) -> list[User]:
-        require_admin(self._ctx.actor, "listing users")
+        self._ctx.require_admin("listing users")
         return self._ctx.read(user_rows.list_users)
 
     def set_disabled(self, username: str, disabled: bool = True) -> None:
-        require_admin(self._ctx.actor, "disabling users")
+        self._ctx.require_admin("disabling users")
         if username == self._ctx.actor.username and disabled:
             raise InvalidInput("you cannot disable yourself", hint="Ask another admin.")
 
@@ -126,7 +128,7 @@ class UserService:
 
     def set_role(self, project: str, username: str, role: str | None) -> None:
         """Grant ``role`` in ``project`` (None removes the membership)."""
-        require_admin(self._ctx.actor, "managing memberships")
+        self._ctx.require_admin("managing memberships")
         new_role = None if role is None else parse_role(role)
 
         def run(conn: Connection, audit: AuditWriter) -> None:
@@ -151,7 +153,7 @@ class UserService:
 
     def memberships(self, project: str) -> dict[str, str]:
         """{username: role} of a project."""
-        require_admin(self._ctx.actor, "listing memberships")
+        self._ctx.require_admin("listing memberships")
 
         def run(conn: Connection) -> dict[str, str]:
             proj = project_rows.get_project(conn, project)
@@ -167,3 +169,30 @@ class UserService:
         if user is None:
             raise UserNotFound(f"user {username!r} does not exist")
         return user
+
+
+def create_first_admin(store: SqlStore, username: str = "admin") -> str | None:
+    """Give a server its first login: ``username`` as an admin with a random password.
+
+    Returns the password (shown once, stored only as an argon2 hash) when the user was created,
+    None when it already existed. There is never a fixed default password.
+
+    Example:
+        >>> create_first_admin(store)  # doctest: +SKIP
+        'V3q9...'
+    """
+    validate_name(username, "user")
+    password = secrets.token_urlsafe(12)
+    hashed = hash_password(password)
+
+    def run(conn: Connection) -> str | None:
+        if user_rows.get_user(conn, username) is not None:
+            return None
+        now = time.time()
+        audit = AuditWriter.open(conn, username, now)
+        user_rows.insert_user(conn, username, is_admin=True, created_at=now, password_hash=hashed)
+        audit.record("user.create", "user", username, after={"is_admin": True})
+        audit.close()
+        return password
+
+    return store.write(run)

@@ -2,6 +2,15 @@
 
 from fastapi import APIRouter
 
-from mled.server.api import auth, projects
+from mled.server.api import audit, auth, experiments, metrics, projects, search, tokens, users
 
-ROUTERS: list[APIRouter] = [auth.router, projects.router]
+ROUTERS: list[APIRouter] = [
+    auth.router,
+    projects.router,
+    experiments.router,
+    search.router,
+    metrics.router,
+    audit.router,
+    users.router,
+    tokens.router,
+]

@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 
 import mled
 from mled.server.deps import AUTHENTICATED, PUBLIC, StoreDep, UserDep, permission
+from mled.server.schemas import Body, Name, problems
 from mled.service.authentication import AuthService
 
 router = APIRouter(tags=["auth"])
@@ -17,8 +18,8 @@ class Health(BaseModel):
     version: str
 
 
-class LoginRequest(BaseModel):
-    username: str = Field(min_length=1, max_length=200)
+class LoginRequest(Body):
+    username: Name
     password: str = Field(min_length=1, max_length=1024)
 
 
@@ -38,13 +39,18 @@ def health() -> Health:
     return Health(status="ok", version=mled.__version__)
 
 
-@router.post("/auth/login", openapi_extra=permission(PUBLIC))
+@router.post(
+    "/auth/login",
+    openapi_extra=permission(PUBLIC),
+    responses=problems(400, 401, 413, 422, 429, 503),
+)
 def login(body: LoginRequest, store: StoreDep) -> LoginResponse:
     """Exchange a user name and password for an API token (rate limited, audited)."""
     issued = AuthService(store).login(body.username, body.password)
     return LoginResponse(token=issued.token, expires_at=issued.info.expires_at)
 
 
-@router.get("/me", openapi_extra=permission(AUTHENTICATED))
+@router.get("/me", openapi_extra=permission(AUTHENTICATED), responses=problems(401, 503))
 def me(user: UserDep) -> Me:
+    """The user the request's token belongs to."""
     return Me(username=user.username, is_admin=user.is_admin)

@@ -16,9 +16,9 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
-from mled.errors import InvalidTrackingUri, StoreUnavailable
+from mled.errors import InvalidInput, InvalidTrackingUri, StoreUnavailable
 
 T = TypeVar("T")
 
@@ -111,6 +111,13 @@ def run_transaction(engine: Engine, fn: Callable[[Connection], T], *, write: boo
                     f"the database stayed locked after {MAX_ATTEMPTS} attempts",
                     hint="Another process holds a long write transaction; retry later.",
                 ) from err
+        except DataError as err:
+            # Only user-supplied values reach the database, so a value it cannot hold (out of
+            # range, invalid encoding) is the caller's input error, not a server fault.
+            raise InvalidInput(
+                f"a value cannot be stored: {str(err.orig).splitlines()[0]}",
+                hint="Check the sizes and ranges of the values sent.",
+            ) from err
         except DBAPIError as err:
             if not _is_retryable(err) or attempt == MAX_ATTEMPTS:
                 raise

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import math
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import BindParameter, Connection, Select, bindparam, insert, select, update
 
-from mled.entities import Experiment, MetricSummary, to_datetime
+from mled.entities import Experiment, MetricSummary
 from mled.store.sql.tables import experiments, metrics, params, projects, tags, users
 from mled.store.sql.tables.meta import PREFIX_LENGTH
 
@@ -152,85 +152,120 @@ def _chunks(items: Sequence[int]) -> Iterable[Sequence[int]]:
         yield items[i : i + IN_CHUNK]
 
 
-def load_experiments(conn: Connection, pks: Sequence[int]) -> list[Experiment]:
-    """Load full entities (params, last metrics, tags) for ``pks``, in the order given."""
-    base: dict[int, Any] = {}
-    p: dict[int, dict[str, Any]] = defaultdict(dict)
-    t: dict[int, dict[str, str]] = defaultdict(dict)
-    m: dict[int, dict[str, MetricSummary]] = defaultdict(dict)
-    parent = experiments.alias("parent_exp")
-    repro = experiments.alias("repro_exp")
-    for part in _chunks(list(pks)):
-        stmt = (
-            select(
-                experiments,
-                projects.c.name.label("project_name"),
-                users.c.username.label("owner_name"),
-                parent.c.public_id.label("parent_public_id"),
-                repro.c.public_id.label("repro_public_id"),
-            )
-            .join(projects, projects.c.id == experiments.c.project_id)
-            .join(users, users.c.id == experiments.c.owner_id)
-            .outerjoin(parent, parent.c.id == experiments.c.parent_id)
-            .outerjoin(repro, repro.c.id == experiments.c.reproduction_of)
-            .where(experiments.c.id.in_(part))
-        )
-        base.update({r.id: r for r in conn.execute(stmt)})
-        pstmt = select(
-            params.c.experiment_id, params.c.key, params.c.value_type, params.c.value_text
-        ).where(params.c.experiment_id.in_(part))
-        for eid, key, vtype, vtext in conn.execute(pstmt):
-            p[eid][key] = decode_param(vtype, vtext)
-        tstmt = select(tags.c.experiment_id, tags.c.key, tags.c.value).where(
-            tags.c.experiment_id.in_(part)
-        )
-        for eid, key, value in conn.execute(tstmt):
-            t[eid][key] = value
-        mstmt = select(metrics).where(metrics.c.experiment_id.in_(part))
-        for r in conn.execute(mstmt):
-            m[r.experiment_id][r.key] = _summary(r)
-    return [_entity(base[pk], p[pk], t[pk], m[pk]) for pk in pks if pk in base]
+_PARENT = experiments.alias("parent_exp")
+_REPRO = experiments.alias("repro_exp")
+_IDS: BindParameter[Any] = bindparam("ids", expanding=True)
+_E = experiments.c
+_LIGHT_COLUMNS = (
+    _E.id,
+    _E.public_id,
+    projects.c.name,
+    _E.name,
+    _E.status,
+    users.c.username,
+    _E.created_at,
+    _E.started_at,
+    _E.ended_at,
+    _E.group_name,
+    _PARENT.c.public_id,
+    _E.notes,
+    _E.seeds,
+    _E.error,
+    _REPRO.c.public_id,
+)
+_CAPTURE_COLUMNS = (_E.source, _E.command, _E.environment)
 
 
-def _summary(r: Any) -> MetricSummary:
-    # A NULL ``last`` in an existing summary row means the last value was NaN.
-    last = math.nan if r.last is None else float(r.last)
-    return MetricSummary(
-        key=r.key,
-        last=last,
-        min=r.min,
-        max=r.max,
-        count=int(r._mapping["count"]),
-        last_step=int(r.last_step),
-        last_timestamp=float(r.last_timestamp),
+def _base_select(light: bool) -> Select[Any]:
+    columns = _LIGHT_COLUMNS if light else (*_LIGHT_COLUMNS, *_CAPTURE_COLUMNS)
+    return (
+        select(*columns)
+        .join_from(experiments, projects, projects.c.id == _E.project_id)
+        .join(users, users.c.id == _E.owner_id)
+        .outerjoin(_PARENT, _PARENT.c.id == _E.parent_id)
+        .outerjoin(_REPRO, _REPRO.c.id == _E.reproduction_of)
+        .where(_E.id.in_(_IDS))
     )
 
 
+# Built once: constant statements are compiled once and then served from SQLAlchemy's cache.
+_BASE = {light: _base_select(light) for light in (False, True)}
+_PARAMS = select(params.c.experiment_id, params.c.key, params.c.value_type, params.c.value_text)
+_PARAMS = _PARAMS.where(params.c.experiment_id.in_(_IDS))
+_TAGS = select(tags.c.experiment_id, tags.c.key, tags.c.value).where(tags.c.experiment_id.in_(_IDS))
+_METRICS = select(
+    metrics.c.experiment_id,
+    metrics.c.key,
+    metrics.c.last,
+    metrics.c.min,
+    metrics.c.max,
+    metrics.c.count,
+    metrics.c.last_step,
+    metrics.c.last_timestamp,
+).where(metrics.c.experiment_id.in_(_IDS))
+
+
+def load_experiments(
+    conn: Connection, pks: Sequence[int], *, light: bool = False
+) -> list[Experiment]:
+    """Load full entities (params, metric summaries, tags) for ``pks``, in the order given.
+
+    One query per table for every 900 keys. ``light=True`` leaves out the capture records
+    (``source``, ``command``, ``environment`` are None): lists and search results do not show
+    them, and they are the bulk of an experiment row.
+    """
+    found: dict[int, Experiment] = {}
+    for part in _chunks(list(dict.fromkeys(pks))):
+        ids = {"ids": list(part)}
+        p: dict[int, dict[str, Any]] = {pk: {} for pk in part}
+        t: dict[int, dict[str, str]] = {pk: {} for pk in part}
+        m: dict[int, dict[str, MetricSummary]] = {pk: {} for pk in part}
+        for eid, key, vtype, vtext in conn.execute(_PARAMS, ids):
+            if vtype == "float":
+                p[eid][key] = float(vtext)
+            elif vtype == "str":
+                p[eid][key] = vtext
+            else:
+                p[eid][key] = decode_param(vtype, vtext)
+        for eid, key, value in conn.execute(_TAGS, ids):
+            t[eid][key] = value
+        nan = math.nan
+        for eid, key, last, lo, hi, count, last_step, last_ts in conn.execute(_METRICS, ids):
+            # A NULL ``last`` in an existing summary row means the last value was NaN.
+            m[eid][key] = MetricSummary(
+                key, nan if last is None else last, lo, hi, count, last_step, last_ts
+            )
+        for row in conn.execute(_BASE[light], ids):
+            pk = row[0]
+            found[pk] = _entity(row, p[pk], t[pk], m[pk], light)
+    return [found[pk] for pk in pks if pk in found]
+
+
 def _entity(
-    r: Any, p: dict[str, Any], t: dict[str, str], m: dict[str, MetricSummary]
+    r: Any, p: dict[str, Any], t: dict[str, str], m: dict[str, MetricSummary], light: bool
 ) -> Experiment:
-    created = to_datetime(r.created_at)
-    assert created is not None
+    (_, public_id, project, name, status, owner, created, started, ended) = r[:9]
+    (group, parent, notes, seeds, error, repro) = r[9:15]
     return Experiment(
-        id=r.public_id,
-        project=r.project_name,
-        name=r.name,
-        status=r.status,
-        owner=r.owner_name,
-        created_at=created,
-        started_at=to_datetime(r.started_at),
-        ended_at=to_datetime(r.ended_at),
-        group=r.group_name,
-        parent_id=r.parent_public_id,
-        notes=r.notes,
+        id=public_id,
+        project=project,
+        name=name,
+        status=status,
+        owner=owner,
+        created_at=datetime.fromtimestamp(created, tz=UTC),
+        started_at=None if started is None else datetime.fromtimestamp(started, tz=UTC),
+        ended_at=None if ended is None else datetime.fromtimestamp(ended, tz=UTC),
+        group=group,
+        parent_id=parent,
+        notes=notes,
         params=p,
         metrics={k: s.last for k, s in m.items()},
         metric_summaries=m,
         tags=t,
-        source=_json(r.source),
-        command=_json(r.command),
-        environment=_json(r.environment),
-        seeds=_json(r.seeds),
-        error=r.error,
-        reproduction_of=r.repro_public_id,
+        source=None if light else _json(r[15]),
+        command=None if light else _json(r[16]),
+        environment=None if light else _json(r[17]),
+        seeds=_json(seeds),
+        error=error,
+        reproduction_of=repro,
     )

@@ -7,14 +7,18 @@ a newer schema and new code never misreads an old one.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, inspect, text
 
 from mled.errors import SchemaOutdated
 from mled.migrations import HEAD_REVISION
+from mled.store.sql.engine import WRITE_OPTION
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent.parent / "migrations"
+_ALEMBIC_LOCK = threading.Lock()  # alembic's module state is not thread-safe
+MIGRATION_LOCK = 0x6D6C6564  # "mled": the PostgreSQL advisory lock held while migrating
 
 
 def current_revision(conn: Connection) -> str | None:
@@ -26,16 +30,26 @@ def current_revision(conn: Connection) -> str | None:
 
 
 def upgrade(engine: Engine) -> tuple[str | None, str]:
-    """Apply every pending migration; return (revision before, revision after)."""
+    """Apply every pending migration; return (revision before, revision after).
+
+    Runs under the database's write lock (``BEGIN IMMEDIATE`` on SQLite, an advisory lock on
+    PostgreSQL) and re-reads the revision under it, so that processes opening a new store at
+    the same moment migrate it exactly once instead of failing.
+    """
     from alembic import command
     from alembic.config import Config
 
-    with engine.begin() as conn:
-        before = current_revision(conn)
-        cfg = Config()
-        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    with _ALEMBIC_LOCK, engine.connect() as conn:
+        conn = conn.execution_options(**{WRITE_OPTION: True})
+        with conn.begin():
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+            before = current_revision(conn)
+            if before != HEAD_REVISION:
+                cfg = Config()
+                cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
     return before, HEAD_REVISION
 
 
@@ -49,6 +63,11 @@ def ensure_schema(engine: Engine, uri: str, *, auto_create: bool = True) -> None
     if revision is None and not has_tables and auto_create:
         upgrade(engine)
         return
+    if revision is None and not has_tables:
+        raise SchemaOutdated(
+            f"the database at {redact(uri)} is empty: it has no MLED schema yet",
+            hint=f"Create the schema with: mled db upgrade --store '{redact(uri)}'",
+        )
     if revision is None:
         raise SchemaOutdated(
             f"the database at {redact(uri)} has tables but no MLED schema version",

@@ -6,9 +6,11 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
+from mled.errors import StoreUnavailable
 from mled.store.sql.engine import create_store_engine, run_transaction
-from mled.store.sql.schema import ensure_schema
+from mled.store.sql.schema import ensure_schema, redact
 
 T = TypeVar("T")
 
@@ -32,6 +34,9 @@ class SqlStore:
         engine = create_store_engine(uri)
         try:
             ensure_schema(engine, uri, auto_create=auto_create)
+        except OperationalError as err:  # the server or the file cannot be reached at all
+            engine.dispose()
+            raise StoreUnavailable(f"cannot open the store at {redact(uri)}: {err.orig}") from err
         except Exception:
             engine.dispose()
             raise

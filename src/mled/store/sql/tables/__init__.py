@@ -6,6 +6,16 @@ are UUIDv7 strings while joins use integer surrogate keys. JSON documents are st
 canonical JSON text so that audit hashes can be recomputed from exactly what is stored.
 """
 
+from mled.store.sql.tables.assets import (
+    artifacts,
+    dataset_inputs,
+    dataset_versions,
+    datasets,
+    model_alias_moves,
+    model_aliases,
+    model_versions,
+    models,
+)
 from mled.store.sql.tables.auth import api_tokens, idempotency_keys, login_failures
 from mled.store.sql.tables.core import (
     audit_events,
@@ -25,8 +35,12 @@ __all__ = [
     "KEY_LENGTH",
     "NAME_LENGTH",
     "api_tokens",
+    "artifacts",
     "audit_events",
     "audit_head",
+    "dataset_inputs",
+    "dataset_versions",
+    "datasets",
     "experiments",
     "idempotency_keys",
     "login_failures",
@@ -34,6 +48,10 @@ __all__ = [
     "metadata",
     "metric_chunks",
     "metrics",
+    "model_alias_moves",
+    "model_aliases",
+    "model_versions",
+    "models",
     "params",
     "projects",
     "tags",

@@ -1,0 +1,193 @@
+"""Migrations: an empty database upgrades to exactly the declared schema; the version guard."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, inspect, text
+
+from mled.errors import SchemaOutdated
+from mled.migrations import HEAD_REVISION
+from mled.store.sql.engine import create_store_engine, sql_url
+from mled.store.sql.schema import MIGRATIONS_DIR, current_revision, upgrade
+from mled.store.sql.store import SqlStore
+from mled.store.sql.tables import metadata
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_uri(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A brand-new, empty database (a fresh PostgreSQL database, dropped afterwards)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    session_uri: str = request.getfixturevalue("pg_database")  # skips without a server
+    server = session_uri.rsplit("/", 1)[0]
+    name = f"mled_migrate_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(sql_url(session_uri), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{server}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": name},
+            )
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+@pytest.fixture
+def engine(empty_uri: str) -> Iterator[Engine]:
+    eng = create_store_engine(empty_uri)
+    yield eng
+    eng.dispose()
+
+
+def _execute(engine: Engine, sql: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(text(sql))
+
+
+def test_upgrading_an_empty_database_yields_exactly_the_declared_schema(engine: Engine) -> None:
+    assert upgrade(engine) == (None, HEAD_REVISION)
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        differences = compare_metadata(context, metadata)
+        tables = set(inspect(conn).get_table_names())
+    assert differences == []
+    assert tables == set(metadata.tables) | {"alembic_version"}
+
+
+def test_declared_indexes_exist_after_upgrade(engine: Engine) -> None:
+    """compare_metadata covers indexes; this names them so a failure is easy to read."""
+    upgrade(engine)
+    inspector = inspect(engine)
+    for table in metadata.sorted_tables:
+        declared = {ix.name for ix in table.indexes}
+        present = {ix["name"] for ix in inspector.get_indexes(table.name)}
+        assert declared <= present, table.name
+
+
+def test_upgrade_is_idempotent(engine: Engine) -> None:
+    upgrade(engine)
+    assert upgrade(engine) == (HEAD_REVISION, HEAD_REVISION)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+
+
+def test_opening_an_empty_database_creates_the_schema(empty_uri: str) -> None:
+    SqlStore.open(empty_uri).close()
+    eng = create_store_engine(empty_uri)
+    try:
+        with eng.connect() as conn:
+            assert current_revision(conn) == HEAD_REVISION
+    finally:
+        eng.dispose()
+
+
+def test_an_empty_database_is_not_created_without_auto_create(empty_uri: str) -> None:
+    with pytest.raises(SchemaOutdated, match="is empty") as info:
+        SqlStore.open(empty_uri, auto_create=False)
+    assert "mled db upgrade" in info.value.hint
+
+
+def test_head_revision_is_the_newest_migration_file() -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    scripts = ScriptDirectory.from_config(config)
+    assert scripts.get_heads() == [HEAD_REVISION]
+    files = sorted((MIGRATIONS_DIR / "versions").glob("*.py"))
+    revisions = {rev.revision for rev in scripts.walk_revisions()}
+    assert len(revisions) == len(files)  # every file is one revision of a single chain
+    newest = files[-1].read_text()
+    assert re.search(rf'^revision = "{HEAD_REVISION}"$', newest, re.MULTILINE)
+
+
+@pytest.mark.parametrize(
+    ("stamp", "fragment", "hint"),
+    [
+        ("0000", f"has schema 0000; this MLED needs {HEAD_REVISION}", "mled db upgrade"),
+        ("9999", "newer than this MLED", "pip install --upgrade mled"),
+    ],
+)
+def test_a_store_at_another_revision_is_refused(
+    empty_uri: str, engine: Engine, stamp: str, fragment: str, hint: str
+) -> None:
+    upgrade(engine)
+    _execute(engine, f"UPDATE alembic_version SET version_num = '{stamp}'")
+    with pytest.raises(SchemaOutdated) as info:
+        SqlStore.open(empty_uri)
+    err = info.value
+    assert fragment in err.message
+    assert hint in err.hint
+    assert (err.code, err.status) == ("schema_outdated", 503)
+    with engine.connect() as conn:  # refused means untouched
+        assert current_revision(conn) == stamp
+
+
+def test_a_database_with_foreign_tables_is_refused(empty_uri: str, engine: Engine) -> None:
+    _execute(engine, "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
+    with pytest.raises(SchemaOutdated, match="has tables but no MLED schema version") as info:
+        SqlStore.open(empty_uri)
+    assert "empty database" in info.value.hint
+    assert set(inspect(engine).get_table_names()) == {"customers"}
+
+
+_OPEN_SCRIPT = """
+import sys, time
+from pathlib import Path
+from mled.store.sql.store import SqlStore
+go = Path(sys.argv[2])
+print("ready", flush=True)
+while not go.exists():
+    time.sleep(0.001)
+SqlStore.open(sys.argv[1]).close()
+print("opened", flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_processes_opening_a_new_store_together_migrate_it_once(
+    empty_uri: str, tmp_path: Path
+) -> None:
+    script = tmp_path / "open_store.py"
+    script.write_text(_OPEN_SCRIPT)
+    go = tmp_path / "go"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(script), empty_uri, str(go)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    for proc in procs:  # every interpreter has imported mled: start them together
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "ready", proc.communicate()[1]
+    go.touch()
+    results = [p.communicate(timeout=60) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, [err for _, err in results]
+    assert all(out.strip() == "opened" for out, _ in results)
+    eng = create_store_engine(empty_uri)
+    try:
+        with eng.connect() as conn:
+            assert current_revision(conn) == HEAD_REVISION
+            assert conn.execute(text("SELECT count(*) FROM audit_head")).scalar() == 1
+    finally:
+        eng.dispose()
