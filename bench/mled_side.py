@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import workloads as w
+from search_mled import bench_search
 
 import mled
 from mled import Client, LiveExperiment
@@ -100,6 +101,7 @@ BENCHMARKS: dict[str, w.SideBenchmark] = {
     "logging": bench_logging,
     "reading": bench_reading,
     "import": bench_import,
+    "search": bench_search,
 }
 
 

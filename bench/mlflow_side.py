@@ -17,6 +17,7 @@ import workloads as w
 from mlflow import MlflowClient
 from mlflow.entities import Metric
 from mlflow.utils.validation import MAX_METRICS_PER_BATCH
+from search_mlflow import bench_search
 
 
 def _uri(directory: Path) -> str:
@@ -135,6 +136,7 @@ BENCHMARKS: dict[str, w.SideBenchmark] = {
     "logging": bench_logging,
     "reading": bench_reading,
     "import": bench_import,
+    "search": bench_search,
 }
 
 

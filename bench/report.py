@@ -84,7 +84,7 @@ class Row:
 
 
 def _number(value: float, unit: str) -> str:
-    if unit == "points/s":
+    if unit.endswith("/s"):
         return f"{value:,.0f}"
     return f"{value:,.1f}" if value >= 10 else f"{value:,.2f}"
 

@@ -35,6 +35,7 @@ from typing import Any
 import mlflow_env
 import workloads
 from report import Row, Stat, Target, machine_info, markdown_table
+from search_compare import compare_search
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
@@ -154,6 +155,7 @@ BENCHMARKS: dict[str, Benchmark] = {
         Benchmark("logging", "Logging throughput into embedded SQLite", compare_logging),
         Benchmark("reading", "Reading metric histories back", compare_reading),
         Benchmark("import", "Cold import time", compare_import),
+        Benchmark("search", "Search and creation at 100,000 experiments", compare_search),
     ]
 }
 

@@ -28,6 +28,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from search_workload import SearchWorkload
+
 Params = dict[str, Any]
 SideBenchmark = Callable[[Params], dict[str, Any]]
 
@@ -66,11 +68,13 @@ FULL: dict[str, Any] = {
     "logging": LoggingWorkload(),
     "reading": ReadingWorkload(),
     "import": ImportWorkload(),
+    "search": SearchWorkload(),
 }
 QUICK: dict[str, Any] = {
     "logging": LoggingWorkload(steps=2_000, mlflow_steps=100, repeat=2),
     "reading": ReadingWorkload(points=2_000, repeat=2),
     "import": ImportWorkload(runs=2),
+    "search": SearchWorkload(experiments=5_000, equal=1_000, create_one=200, repeat=2),
 }
 
 

@@ -12,12 +12,15 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
+from live_server import LiveServer
 from mled.sdk.client import Client
+from mled.server.settings import ServerSettings
 from mled.service import Services
 from mled.settings import Settings
 from mled.store.sql.store import SqlStore
@@ -26,6 +29,7 @@ from mled.store.sql.tables import metadata
 PG_SERVER = os.environ.get("MLED_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 PG_MAINTENANCE_DB = os.environ.get("MLED_TEST_PG_DB", "test")
 BACKENDS = ["sqlite", "postgres"]
+TRANSPORTS = ["local", "http"]
 
 
 def _pg_admin_url() -> str:
@@ -133,8 +137,30 @@ def settings(tmp_path: Path, store_uri: str) -> Settings:
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[Client]:
-    """An SDK client on a fresh store of each backend."""
+def local_client(settings: Settings) -> Iterator[Client]:
+    """An embedded SDK client on a fresh store of each backend."""
     c = Client(settings=settings)
     yield c
     c.close()
+
+
+@pytest.fixture(params=TRANSPORTS)
+def client(request: pytest.FixtureRequest, settings: Settings, store_uri: str) -> Iterator[Client]:
+    """An SDK client on a fresh store of each backend, embedded ("local") or through a real
+    server ("http", uvicorn in a thread) acting as ``alice``, the store's first user."""
+    if request.param == "local":
+        yield request.getfixturevalue("local_client")
+        return
+    store = SqlStore.open(store_uri)
+    try:
+        token = Services.for_user(store, "alice").tokens.create("tests").token
+    finally:
+        store.close()
+    with LiveServer(ServerSettings(store_uri=store_uri)) as server:
+        c = Client(
+            settings=replace(
+                settings, tracking_uri=server.url, token=token, http_retries=1, spool=False
+            )
+        )
+        yield c
+        c.close()

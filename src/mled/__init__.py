@@ -11,23 +11,35 @@ Importing ``mled`` stays light: the database layer is imported on first use.
 
 from __future__ import annotations
 
-from mled.entities import Experiment, MetricHistory, MetricPoint, Project
+from mled.entities import Comparison, Experiment, MetricHistory, MetricPoint, Project
 from mled.errors import MledError
 from mled.sdk.api import (
     active_experiment,
+    compare,
     create_project,
+    download_artifacts,
     end_experiment,
     flush,
     get_experiment,
     get_metric_history,
     get_tracking_uri,
+    lineage,
+    list_artifacts,
     list_experiments,
     list_projects,
+    log_artifact,
+    log_artifacts,
+    log_dataset,
     log_experiment,
     log_metric,
     log_metrics,
+    log_model,
     log_param,
     log_params,
+    log_text,
+    register_model,
+    search,
+    search_iter,
     seed_everything,
     set_tag,
     set_tags,
@@ -37,31 +49,46 @@ from mled.sdk.api import (
 )
 from mled.sdk.client import Client
 from mled.sdk.live import LiveExperiment
+from mled.sdk.search import SearchResults
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Client",
+    "Comparison",
     "Experiment",
     "LiveExperiment",
     "MetricHistory",
     "MetricPoint",
     "MledError",
     "Project",
+    "SearchResults",
     "active_experiment",
+    "compare",
     "create_project",
+    "download_artifacts",
     "end_experiment",
     "flush",
     "get_experiment",
     "get_metric_history",
     "get_tracking_uri",
+    "lineage",
+    "list_artifacts",
     "list_experiments",
     "list_projects",
+    "log_artifact",
+    "log_artifacts",
+    "log_dataset",
     "log_experiment",
     "log_metric",
     "log_metrics",
+    "log_model",
     "log_param",
     "log_params",
+    "log_text",
+    "register_model",
+    "search",
+    "search_iter",
     "seed_everything",
     "set_tag",
     "set_tags",

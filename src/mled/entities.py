@@ -265,3 +265,70 @@ class IssuedToken:
 
     token: str
     info: TokenInfo
+
+
+@dataclass(frozen=True, slots=True)
+class ParamDiff:
+    """One param key across the compared experiments.
+
+    ``values`` maps each experiment ID that has the param to its value (an experiment without
+    it is absent); ``differs`` is True when some experiment lacks it or two values differ.
+    """
+
+    key: str
+    values: dict[str, Any]
+    differs: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MetricComparison:
+    """One metric key across the compared experiments, and which one is best.
+
+    ``direction`` is ``"min"`` (lower is better) or ``"max"``; ``best`` is the ID of the
+    experiment with the best last value (None when no experiment has a non-NaN last value),
+    ``best_value`` that value.
+    """
+
+    key: str
+    direction: str
+    summaries: dict[str, MetricSummary]
+    best: str | None
+    best_value: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class AlignedHistory:
+    """The histories of one metric key of several experiments, aligned on step.
+
+    ``steps`` is the union of their steps in order; ``values[experiment_id][i]`` is that
+    experiment's value at ``steps[i]`` (the last one logged at that step), or None when it
+    logged nothing there.
+    """
+
+    key: str
+    steps: list[int]
+    values: dict[str, list[float | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """Experiments side by side: params, metric summaries with the best of each, histories.
+
+    ``experiments`` keeps the order asked for; ``params`` and ``metrics`` are sorted by key;
+    ``histories`` (when requested) holds the metric keys every experiment has.
+    """
+
+    experiments: list[Experiment]
+    params: list[ParamDiff]
+    metrics: list[MetricComparison]
+    histories: dict[str, AlignedHistory] = field(default_factory=dict)
+
+    @property
+    def ids(self) -> list[str]:
+        """The compared experiment IDs, in order."""
+        return [e.id for e in self.experiments]
+
+    @property
+    def differing_params(self) -> list[ParamDiff]:
+        """Only the params whose values differ (or that some experiment lacks)."""
+        return [p for p in self.params if p.differs]

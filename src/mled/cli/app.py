@@ -13,6 +13,7 @@ import typer
 
 from mled.cli import (
     artifacts,
+    auth,
     audit,
     datasets,
     db,
@@ -20,6 +21,7 @@ from mled.cli import (
     lineage,
     models,
     projects,
+    search,
     server,
     tokens,
     users,
@@ -59,11 +61,13 @@ def build_app() -> typer.Typer:
     app.add_typer(users.build(), name="users")
     app.add_typer(tokens.build(), name="tokens")
     server.register(app)
+    auth.register(app)
     app.add_typer(artifacts.build(), name="artifacts")
     app.add_typer(datasets.build(), name="datasets")
     app.add_typer(models.build(), name="models")
     app.command("lineage")(lineage.lineage)
     app.command("verify")(verify.verify)
+    app.command("compare")(search.compare)
     return app
 
 

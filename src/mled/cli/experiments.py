@@ -28,6 +28,7 @@ from mled.cli.experiment_views import (
     render_experiment,
 )
 from mled.cli.output import note
+from mled.cli.search import search_experiments
 from mled.entities import Experiment
 
 DEFAULT_LIMIT = 20
@@ -38,6 +39,7 @@ def build() -> typer.Typer:
     app = command_group("List experiments and show their details.")
     app.command("list")(list_experiments)
     app.command("show")(show_experiment)
+    app.command("search")(search_experiments)
     return app
 
 

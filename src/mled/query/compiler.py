@@ -259,7 +259,7 @@ def compile_search(
         >>> from mled.query.parser import parse_query
         >>> search = compile_search(parse_query("params.opt = 'adam'"), limit=10)
         >>> sql = str(search.statement.compile(dialect=sqlite.dialect()))
-        >>> "'adam'" in sql, "f_0.value_prefix = ? AND f_0.value_text = ?" in sql
+        >>> "'adam'" in sql, "f_0.value_prefix = ?" in sql
         (False, True)
     """
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE_SIZE:

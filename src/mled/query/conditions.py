@@ -208,18 +208,32 @@ def text_test(
     """Equality / ``in`` on the text column ``full`` of a params or tags row through its
     indexed prefix (None for any other test, which compares the full column alone).
 
+    ``value_prefix`` holds the first 200 characters of the value, so for a literal shorter
+    than that, ``value_prefix = :literal`` alone is exact (a longer value has a 200-character
+    prefix) and the index covers the test; a longer literal also compares the full text.
+
     Example:
         >>> test = text_test(tags, "value", Comparison(Tag("t"), Op.EQ, String("x")), ["x"])
         >>> str(test)
+        'tags.value_prefix = :param_1'
+        >>> long = text_test(tags, "value", Comparison(Tag("t"), Op.EQ, String("")), ["y" * 300])
+        >>> str(long)
         'tags.value_prefix = :param_1 AND tags.value = :param_2'
     """
+    if not (isinstance(expr, Comparison) and expr.op is Op.EQ) and not (
+        isinstance(expr, InList) and not expr.negated
+    ):
+        return None
     col, prefix = table.c[full], table.c.value_prefix
-    if isinstance(expr, Comparison) and expr.op is Op.EQ:
-        return and_(prefix == bound(values[0][:PREFIX_LENGTH]), col == bound(values[0]))
-    if isinstance(expr, InList) and not expr.negated:
-        prefixes = sorted({v[:PREFIX_LENGTH] for v in values})
-        return and_(in_list(prefix, prefixes, negated=False), in_list(col, values, negated=False))
-    return None
+    short = sorted({v for v in values if len(v) < PREFIX_LENGTH})
+    parts: list[Clause] = []
+    if short:
+        parts.append(
+            prefix == bound(short[0]) if len(short) == 1 else in_list(prefix, short, negated=False)
+        )
+    for value in sorted({v for v in values if len(v) >= PREFIX_LENGTH}):
+        parts.append(and_(prefix == bound(value[:PREFIX_LENGTH]), col == bound(value)))
+    return parts[0] if len(parts) == 1 else or_(*parts)
 
 
 class ConditionCompiler:

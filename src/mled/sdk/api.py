@@ -8,15 +8,19 @@ only process-wide state; everything below it is explicit.
 
 from __future__ import annotations
 
+import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextvars import ContextVar
+from pathlib import Path
 from typing import Any
 
-from mled.entities import AuditReport, Experiment, MetricHistory, Project
+from mled.artifacts.entities import Artifact, DatasetVersion, LineageNode, ModelVersion
+from mled.entities import AuditReport, Comparison, Experiment, MetricHistory, Project
 from mled.errors import MledError
 from mled.sdk.client import DEFAULT_PROJECT, Client
 from mled.sdk.live import LiveExperiment
+from mled.sdk.search import SearchResults
 
 
 class NoActiveExperiment(MledError):
@@ -189,6 +193,59 @@ def get_metric_history(
     return default_client().get_metric_history(experiment_id, key, max_points=max_points)
 
 
+def search(
+    query: str = "",
+    project: str | None = None,
+    order_by: Sequence[str] | None = None,
+    limit: int | None = None,
+) -> SearchResults:
+    """Experiments matching ``query`` (see docs/query-language.md), in its order.
+
+    Returns every match, or the first ``limit``, as a list with ``.to_pandas()``.
+
+    Example:
+        >>> found = mled.search("metrics.acc > 0.9", limit=10)  # doctest: +SKIP
+        >>> found.to_pandas()[["name", "metrics.acc"]]  # doctest: +SKIP
+    """
+    return default_client().search(query, project=project, order_by=order_by, limit=limit)
+
+
+def search_iter(
+    query: str = "",
+    project: str | None = None,
+    order_by: Sequence[str] | None = None,
+    page_size: int | None = None,
+) -> Iterator[Experiment]:
+    """Stream every experiment matching ``query``, one page at a time.
+
+    Example:
+        >>> for exp in mled.search_iter("status = 'failed'"):  # doctest: +SKIP
+        ...     print(exp.name, exp.error)
+    """
+    return default_client().search_iter(
+        query, project=project, order_by=order_by, page_size=page_size
+    )
+
+
+def compare(
+    ids: Sequence[str],
+    *,
+    directions: Mapping[str, str] | None = None,
+    histories: bool = True,
+    max_points: int | None = None,
+) -> Comparison:
+    """Compare experiments side by side (see ``Client.compare``).
+
+    Example:
+        >>> cmp = mled.compare([a.id, b.id])  # doctest: +SKIP
+        >>> [(m.key, m.best) for m in cmp.metrics]  # doctest: +SKIP
+        [('loss', '0190c7e2-...')]
+    """
+    return default_client().compare(
+        ids, directions=directions, histories=histories, max_points=max_points
+    )
+
+
 def create_project(name: str, description: str = "") -> Project:
     return default_client().create_project(name, description)
 
@@ -200,3 +257,59 @@ def list_projects() -> list[Project]:
 def verify_audit() -> AuditReport:
     """Recompute the audit hash chain and metric digests."""
     return default_client().verify_audit()
+
+
+# --- artifacts, datasets, models, lineage -------------------------------------------------------
+
+
+def log_artifact(path: str | os.PathLike[str], name: str | None = None) -> Artifact:
+    """Store a file as an artifact of the active experiment (see LiveExperiment.log_artifact)."""
+    return _require_active().log_artifact(path, name)
+
+
+def log_artifacts(folder: str | os.PathLike[str], prefix: str | None = None) -> list[Artifact]:
+    """Store every file under ``folder`` as artifacts of the active experiment."""
+    return _require_active().log_artifacts(folder, prefix)
+
+
+def log_text(text: str, name: str) -> Artifact:
+    """Store text as an artifact of the active experiment."""
+    return _require_active().log_text(text, name)
+
+
+def log_model(path: str | os.PathLike[str], name: str) -> str:
+    """Store a model file or folder under ``models/<name>``; returns that artifact path."""
+    return _require_active().log_model(path, name)
+
+
+def log_dataset(
+    source: str | os.PathLike[str], name: str, role: str = "train", store: bool = False
+) -> DatasetVersion:
+    """Record that the active experiment uses a dataset (see LiveExperiment.log_dataset).
+
+    Example:
+        >>> mled.log_dataset("data/cifar10", "cifar10", role="train", store=True)  # doctest: +SKIP
+    """
+    return _require_active().log_dataset(source, name, role, store)
+
+
+def list_artifacts(experiment_id: str, path: str | None = None) -> list[Artifact]:
+    """Artifacts of an experiment (at or under ``path``)."""
+    return default_client().list_artifacts(experiment_id, path)
+
+
+def download_artifacts(
+    experiment_id: str, path: str | None = None, dest: str | os.PathLike[str] = "."
+) -> Path:
+    """Download an artifact or folder (None: all) into ``dest``, verifying every byte."""
+    return default_client().download_artifacts(experiment_id, path, dest)
+
+
+def register_model(experiment_id: str, artifact_path: str, name: str) -> ModelVersion:
+    """Register an experiment's artifact as the next version of model ``name``."""
+    return default_client().register_model(experiment_id, artifact_path, name)
+
+
+def lineage(ref: str) -> LineageNode:
+    """The lineage tree of ``MODEL@alias``, ``MODEL:V``, ``DATASET:V`` or an experiment ID."""
+    return default_client().lineage(ref)

@@ -118,7 +118,10 @@ class Client(ClientAssets, ClientSearch):
         live = LiveExperiment(
             self.backend,
             info,
-            flush_points=self.settings.flush_points,
+            flush_points=min(  # a server takes batches of at most max_batch_points
+                self.settings.flush_points,
+                getattr(self.backend, "max_batch_points", self.settings.flush_points),
+            ),
             flush_interval=self.settings.flush_interval,
             on_end=self._hooks.untrack,
         )

@@ -5,12 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from mled.artifacts.config import ArtifactConfig
+from mled.artifacts.local import LocalAssets
 from mled.entities import AuditReport, Experiment, MetricHistory, NewExperiment, Project, Series
+from mled.sdk.local_accounts import LocalAccounts
+from mled.sdk.local_search import LocalSearch
 from mled.service import Services
+from mled.settings import Settings
 from mled.store.sql.store import SqlStore
 
 
-class LocalBackend:
+class LocalBackend(LocalAssets, LocalAccounts, LocalSearch):
     """Embedded mode: a SQLite file (or a PostgreSQL database) opened by this process.
 
     Example:
@@ -25,9 +30,14 @@ class LocalBackend:
         self._username = username
 
     @classmethod
-    def open(cls, uri: str, *, username: str) -> LocalBackend:
+    def open(cls, uri: str, *, username: str, settings: Settings | None = None) -> LocalBackend:
+        """Open the store at ``uri``; ``settings`` locate the artifact store (None: none)."""
+        blobs = None
+        if settings is not None:
+            config = ArtifactConfig(settings.artifact_store_uri, settings.s3_endpoint_url)
+            blobs = config.open()
         store = SqlStore.open(uri)
-        return cls(store, Services.for_user(store, username), username)
+        return cls(store, Services.for_user(store, username, blobs), username)
 
     @property
     def username(self) -> str:

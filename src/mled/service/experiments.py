@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
@@ -21,6 +21,7 @@ from mled.errors import (
 from mled.ids import is_full_id, new_id
 from mled.service.audit import AuditWriter, canonical_json
 from mled.service.authorization import authorize
+from mled.service.bulk import DEFAULT_BATCH, Importer
 from mled.service.context import ServiceContext
 from mled.service.metric_batches import encode_batch, write_batch
 from mled.service.projects import ProjectService
@@ -87,10 +88,10 @@ class ExperimentService:
         chunks = encode_batch(spec.metrics)
         public_id = _client_id(spec.id) if spec.id is not None else new_id()
 
-        def run(conn: Connection, audit: AuditWriter) -> int:
+        def run(conn: Connection, audit: AuditWriter) -> Experiment:
             replayed = self._replayed(conn, spec, public_id)
             if replayed is not None:
-                return replayed
+                return rows.load_experiments(conn, [replayed])[0]
             project = self._projects.get_or_create(conn, audit, spec.project)
             authorize(conn, self._ctx.actor, Action.LOG, project.pk, project.entity.name)
             pk = rows.insert_experiment(
@@ -115,11 +116,22 @@ class ExperimentService:
                 },
             )
             if chunks:
-                write_batch(conn, audit, pk, public_id, spec.metrics, chunks)
-            return pk
+                write_batch(conn, audit, pk, public_id, spec.metrics, chunks, new=True)
+            return rows.load_experiments(conn, [pk])[0]  # same transaction: no second one
 
-        pk = self._ctx.write(run)
-        return self._load(pk)
+        return self._ctx.write(run)
+
+    def import_many(
+        self, specs: Sequence[NewExperiment], *, batch_size: int = DEFAULT_BATCH
+    ) -> list[str]:
+        """Create many experiments that already ran, ``batch_size`` per transaction.
+
+        The fast path for imports and backfills (see :mod:`mled.service.bulk`): every spec is
+        validated first, then each batch is one transaction with one ``experiment.import``
+        audit event per experiment. Returns the IDs in the order given; a spec whose ``id``
+        this user already imported is skipped (a retried import stores nothing twice).
+        """
+        return Importer(self._ctx, self).run(specs, batch_size)
 
     def _replayed(self, conn: Connection, spec: NewExperiment, public_id: str) -> int | None:
         """The key of an experiment this same request already created, if any."""

@@ -56,6 +56,17 @@ def _summarize(row: SummaryRow, series: Series) -> None:
     row.count += len(steps)
 
 
+def _new_summaries(
+    batch: Mapping[str, Series], chunks: dict[str, EncodedChunk]
+) -> list[SummaryRow]:
+    rows = []
+    for name in sorted(chunks):
+        row = SummaryRow(None, name, None, None, None, 0, 0, 0.0)
+        _summarize(row, batch[name])
+        rows.append(row)
+    return rows
+
+
 def encode_batch(batch: Mapping[str, Series]) -> dict[str, EncodedChunk]:
     """Validate and pack a batch before any transaction starts; empty series are dropped."""
     chunks = {validate_key(k, "metric"): _encode(k, s) for k, s in batch.items() if len(s[0])}
@@ -75,14 +86,25 @@ def write_batch(
     experiment_id: str,
     batch: Mapping[str, Series],
     chunks: dict[str, EncodedChunk],
+    *,
+    new: bool = False,
 ) -> int:
-    """Store packed chunks, fold them into the summaries, and audit the batch's digests."""
-    summaries = metric_rows.lock_summaries(conn, experiment_pk, sorted(chunks))
-    stored = []
-    for name in sorted(chunks):
-        row = summaries.get(name) or SummaryRow(None, name, None, None, None, 0, 0, 0.0)
-        _summarize(row, batch[name])
-        stored.append((metric_rows.save_summary(conn, experiment_pk, row), chunks[name]))
+    """Store packed chunks, fold them into the summaries, and audit the batch's digests.
+
+    ``new`` says the experiment was created in this transaction, so it has no summaries yet:
+    they are inserted together, with no lookup first.
+    """
+    stored: list[tuple[int, EncodedChunk]]
+    if new:
+        keys = metric_rows.insert_summaries(conn, experiment_pk, _new_summaries(batch, chunks))
+        stored = [(pk, chunks[name]) for pk, name in keys]
+    else:
+        summaries = metric_rows.lock_summaries(conn, experiment_pk, sorted(chunks))
+        stored = []
+        for name in sorted(chunks):
+            row = summaries.get(name) or SummaryRow(None, name, None, None, None, 0, 0, 0.0)
+            _summarize(row, batch[name])
+            stored.append((metric_rows.save_summary(conn, experiment_pk, row), chunks[name]))
     metric_rows.insert_chunks(conn, stored, audit.next_seq)
     total = sum(c.count for c in chunks.values())
     audit.record(

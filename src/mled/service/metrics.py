@@ -23,7 +23,8 @@ from mled.store.sql.codec import decode_chunk
 
 class MetricService:
     """Example:
-    >>> MetricService(ctx).log_batch(exp_id, {"loss": ([0, 1], [t0, t1], [0.9, 0.7])})  # doctest: +SKIP
+    >>> batch = {"loss": ([0, 1], [t0, t1], [0.9, 0.7])}  # doctest: +SKIP
+    >>> MetricService(ctx).log_batch(exp_id, batch)  # doctest: +SKIP
     2
     """
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 07:20:30.428203
+Create Date: 2026-11-26 08:09:12.484086
 """
 
 from __future__ import annotations
@@ -115,6 +115,27 @@ def upgrade() -> None:
         sa.UniqueConstraint("public_id", name=op.f("uq_projects_public_id")),
     )
     op.create_table(
+        "datasets",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("public_id", sa.String(length=36), nullable=False),
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("created_at", sa.Double(), nullable=False),
+        sa.Column("created_by", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by"], ["users.id"], name=op.f("fk_datasets_created_by_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["project_id"], ["projects.id"], name=op.f("fk_datasets_project_id_projects")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_datasets")),
+        sa.UniqueConstraint("project_id", "name", name=op.f("uq_datasets_project_id_name")),
+        sa.UniqueConstraint("public_id", name=op.f("uq_datasets_public_id")),
+    )
+    with op.batch_alter_table("datasets", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_datasets_name"), ["name"], unique=False)
+
+    op.create_table(
         "experiments",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("public_id", sa.String(length=36), nullable=False),
@@ -178,6 +199,80 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("project_id", "user_id", name=op.f("pk_memberships")),
     )
     op.create_table(
+        "models",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("public_id", sa.String(length=36), nullable=False),
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("created_at", sa.Double(), nullable=False),
+        sa.Column("created_by", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by"], ["users.id"], name=op.f("fk_models_created_by_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["project_id"], ["projects.id"], name=op.f("fk_models_project_id_projects")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_models")),
+        sa.UniqueConstraint("project_id", "name", name=op.f("uq_models_project_id_name")),
+        sa.UniqueConstraint("public_id", name=op.f("uq_models_public_id")),
+    )
+    with op.batch_alter_table("models", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_models_name"), ["name"], unique=False)
+
+    op.create_table(
+        "artifacts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("experiment_id", sa.Integer(), nullable=False),
+        sa.Column("path", sa.String(length=1024), nullable=False),
+        sa.Column("digest", sa.String(length=64), nullable=False),
+        sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.Column("media_type", sa.String(length=128), nullable=True),
+        sa.Column("created_at", sa.Double(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["experiment_id"],
+            ["experiments.id"],
+            name=op.f("fk_artifacts_experiment_id_experiments"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_artifacts")),
+        sa.UniqueConstraint("experiment_id", "path", name=op.f("uq_artifacts_experiment_id_path")),
+    )
+    with op.batch_alter_table("artifacts", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_artifacts_digest"), ["digest"], unique=False)
+
+    op.create_table(
+        "dataset_versions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("public_id", sa.String(length=36), nullable=False),
+        sa.Column("dataset_id", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("digest", sa.String(length=64), nullable=False),
+        sa.Column("file_count", sa.Integer(), nullable=False),
+        sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.Column("manifest", sa.Text(), nullable=True),
+        sa.Column("source_uri", sa.Text(), nullable=True),
+        sa.Column("stored", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.Double(), nullable=False),
+        sa.Column("created_by", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by"], ["users.id"], name=op.f("fk_dataset_versions_created_by_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["dataset_id"], ["datasets.id"], name=op.f("fk_dataset_versions_dataset_id_datasets")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_dataset_versions")),
+        sa.UniqueConstraint(
+            "dataset_id", "version", name=op.f("uq_dataset_versions_dataset_id_version")
+        ),
+        sa.UniqueConstraint("public_id", name=op.f("uq_dataset_versions_public_id")),
+    )
+    with op.batch_alter_table("dataset_versions", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_dataset_versions_dataset_id_digest"),
+            ["dataset_id", "digest"],
+            unique=False,
+        )
+
+    op.create_table(
         "metrics",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("experiment_id", sa.Integer(), nullable=False),
@@ -195,7 +290,66 @@ def upgrade() -> None:
         sa.UniqueConstraint("experiment_id", "key", name=op.f("uq_metrics_experiment_id_key")),
     )
     with op.batch_alter_table("metrics", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_metrics_key_last"), ["key", "last"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_metrics_key_last_experiment_id"),
+            ["key", "last", "experiment_id"],
+            unique=False,
+        )
+
+    op.create_table(
+        "model_alias_moves",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("model_id", sa.Integer(), nullable=False),
+        sa.Column("alias", sa.String(length=64), nullable=False),
+        sa.Column("from_version", sa.Integer(), nullable=True),
+        sa.Column("to_version", sa.Integer(), nullable=True),
+        sa.Column("time", sa.Double(), nullable=False),
+        sa.Column("actor_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["actor_id"], ["users.id"], name=op.f("fk_model_alias_moves_actor_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["model_id"], ["models.id"], name=op.f("fk_model_alias_moves_model_id_models")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_model_alias_moves")),
+    )
+    with op.batch_alter_table("model_alias_moves", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_model_alias_moves_model_id_id"), ["model_id", "id"], unique=False
+        )
+
+    op.create_table(
+        "model_versions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("public_id", sa.String(length=36), nullable=False),
+        sa.Column("model_id", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("experiment_id", sa.Integer(), nullable=False),
+        sa.Column("artifact_path", sa.String(length=1024), nullable=False),
+        sa.Column("digest", sa.String(length=64), nullable=False),
+        sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.Column("file_count", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.Double(), nullable=False),
+        sa.Column("created_by", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by"], ["users.id"], name=op.f("fk_model_versions_created_by_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["experiment_id"],
+            ["experiments.id"],
+            name=op.f("fk_model_versions_experiment_id_experiments"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["model_id"], ["models.id"], name=op.f("fk_model_versions_model_id_models")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_model_versions")),
+        sa.UniqueConstraint("model_id", "version", name=op.f("uq_model_versions_model_id_version")),
+        sa.UniqueConstraint("public_id", name=op.f("uq_model_versions_public_id")),
+    )
+    with op.batch_alter_table("model_versions", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_model_versions_experiment_id"), ["experiment_id"], unique=False
+        )
 
     op.create_table(
         "params",
@@ -204,6 +358,7 @@ def upgrade() -> None:
         sa.Column("value_type", sa.String(length=8), nullable=False),
         sa.Column("value_text", sa.Text(), nullable=False),
         sa.Column("value_num", sa.Double(), nullable=True),
+        sa.Column("value_prefix", sa.String(length=200), nullable=False),
         sa.ForeignKeyConstraint(
             ["experiment_id"], ["experiments.id"], name=op.f("fk_params_experiment_id_experiments")
         ),
@@ -211,10 +366,14 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("params", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_params_key_value_num"), ["key", "value_num"], unique=False
+            batch_op.f("ix_params_key_value_num_experiment_id"),
+            ["key", "value_num", "experiment_id"],
+            unique=False,
         )
         batch_op.create_index(
-            batch_op.f("ix_params_key_value_text"), ["key", "value_text"], unique=False
+            batch_op.f("ix_params_key_value_prefix_experiment_id"),
+            ["key", "value_prefix", "experiment_id"],
+            unique=False,
         )
 
     op.create_table(
@@ -222,13 +381,43 @@ def upgrade() -> None:
         sa.Column("experiment_id", sa.Integer(), nullable=False),
         sa.Column("key", sa.String(length=250), nullable=False),
         sa.Column("value", sa.Text(), nullable=False),
+        sa.Column("value_prefix", sa.String(length=200), nullable=False),
         sa.ForeignKeyConstraint(
             ["experiment_id"], ["experiments.id"], name=op.f("fk_tags_experiment_id_experiments")
         ),
         sa.PrimaryKeyConstraint("experiment_id", "key", name=op.f("pk_tags")),
     )
     with op.batch_alter_table("tags", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_tags_key_value"), ["key", "value"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_tags_key_value_prefix_experiment_id"),
+            ["key", "value_prefix", "experiment_id"],
+            unique=False,
+        )
+
+    op.create_table(
+        "dataset_inputs",
+        sa.Column("experiment_id", sa.Integer(), nullable=False),
+        sa.Column("dataset_version_id", sa.Integer(), nullable=False),
+        sa.Column("role", sa.String(length=16), nullable=False),
+        sa.Column("created_at", sa.Double(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["dataset_version_id"],
+            ["dataset_versions.id"],
+            name=op.f("fk_dataset_inputs_dataset_version_id_dataset_versions"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["experiment_id"],
+            ["experiments.id"],
+            name=op.f("fk_dataset_inputs_experiment_id_experiments"),
+        ),
+        sa.PrimaryKeyConstraint(
+            "experiment_id", "dataset_version_id", "role", name=op.f("pk_dataset_inputs")
+        ),
+    )
+    with op.batch_alter_table("dataset_inputs", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_dataset_inputs_dataset_version_id"), ["dataset_version_id"], unique=False
+        )
 
     op.create_table(
         "metric_chunks",
@@ -253,6 +442,22 @@ def upgrade() -> None:
             ["metric_id", "first_step"],
             unique=False,
         )
+
+    op.create_table(
+        "model_aliases",
+        sa.Column("model_id", sa.Integer(), nullable=False),
+        sa.Column("alias", sa.String(length=64), nullable=False),
+        sa.Column("version_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["model_id"], ["models.id"], name=op.f("fk_model_aliases_model_id_models")
+        ),
+        sa.ForeignKeyConstraint(
+            ["version_id"],
+            ["model_versions.id"],
+            name=op.f("fk_model_aliases_version_id_model_versions"),
+        ),
+        sa.PrimaryKeyConstraint("model_id", "alias", name=op.f("pk_model_aliases")),
+    )
     op.bulk_insert(
         sa.table(
             "audit_head",
@@ -265,23 +470,48 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("model_aliases")
     with op.batch_alter_table("metric_chunks", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_metric_chunks_metric_id_first_step"))
 
     op.drop_table("metric_chunks")
+    with op.batch_alter_table("dataset_inputs", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_dataset_inputs_dataset_version_id"))
+
+    op.drop_table("dataset_inputs")
     with op.batch_alter_table("tags", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_tags_key_value"))
+        batch_op.drop_index(batch_op.f("ix_tags_key_value_prefix_experiment_id"))
 
     op.drop_table("tags")
     with op.batch_alter_table("params", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_params_key_value_text"))
-        batch_op.drop_index(batch_op.f("ix_params_key_value_num"))
+        batch_op.drop_index(batch_op.f("ix_params_key_value_prefix_experiment_id"))
+        batch_op.drop_index(batch_op.f("ix_params_key_value_num_experiment_id"))
 
     op.drop_table("params")
+    with op.batch_alter_table("model_versions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_model_versions_experiment_id"))
+
+    op.drop_table("model_versions")
+    with op.batch_alter_table("model_alias_moves", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_model_alias_moves_model_id_id"))
+
+    op.drop_table("model_alias_moves")
     with op.batch_alter_table("metrics", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_metrics_key_last"))
+        batch_op.drop_index(batch_op.f("ix_metrics_key_last_experiment_id"))
 
     op.drop_table("metrics")
+    with op.batch_alter_table("dataset_versions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_dataset_versions_dataset_id_digest"))
+
+    op.drop_table("dataset_versions")
+    with op.batch_alter_table("artifacts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_artifacts_digest"))
+
+    op.drop_table("artifacts")
+    with op.batch_alter_table("models", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_models_name"))
+
+    op.drop_table("models")
     op.drop_table("memberships")
     with op.batch_alter_table("experiments", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_experiments_status"))
@@ -291,6 +521,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_experiments_created_at"))
 
     op.drop_table("experiments")
+    with op.batch_alter_table("datasets", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_datasets_name"))
+
+    op.drop_table("datasets")
     op.drop_table("projects")
     op.drop_table("idempotency_keys")
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:

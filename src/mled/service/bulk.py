@@ -1,0 +1,230 @@
+"""Bulk import: many experiments per transaction, with one audit event per experiment.
+
+``ExperimentService.import_many`` is the fast path for loading experiments that already ran
+(a migration from another tracker, a backfill): every spec is validated and encoded before the
+first transaction starts, then each batch of up to ``batch_size`` experiments is written by one
+transaction with one multi-row ``INSERT`` per table. Each experiment gets one
+``experiment.import`` audit event holding what ``experiment.create`` holds plus the digests of
+its metric chunks, so ``mled audit verify`` checks imported metric values exactly like logged
+ones.
+
+Example:
+    >>> from mled.entities import NewExperiment
+    >>> specs = [NewExperiment(project="vision", name=f"run-{i}", status="finished",
+    ...                        params={"lr": 0.1 * i}) for i in range(3)]
+    >>> ids = services.experiments.import_many(specs)  # doctest: +SKIP
+    >>> len(ids)  # doctest: +SKIP
+    3
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, select
+
+from mled.auth.permissions import Action
+from mled.entities import STATUSES, NewExperiment
+from mled.errors import AlreadyExists, InvalidInput
+from mled.ids import is_full_id, new_id
+from mled.service.audit import AuditWriter
+from mled.service.authorization import authorize
+from mled.service.metric_batches import _summarize, encode_batch
+from mled.store.sql.codec import EncodedChunk
+from mled.store.sql.keys import (
+    insert_rows,
+    refresh_statistics,
+    reserve_ids,
+    statistics_stale,
+)
+from mled.store.sql.metrics import SummaryRow
+from mled.store.sql.tables import experiments, metric_chunks, metrics, params, tags
+from mled.store.sql.tables.meta import PREFIX_LENGTH
+from mled.validation import encode_param, validate_key, validate_name, validate_tag_value
+
+if TYPE_CHECKING:
+    from mled.service.context import ServiceContext
+    from mled.service.experiments import ExperimentService
+
+PARAM_COLUMNS = ("experiment_id", "key", "value_type", "value_text", "value_num", "value_prefix")
+TAG_COLUMNS = ("experiment_id", "key", "value", "value_prefix")
+METRIC_COLUMNS = (
+    "id",
+    "experiment_id",
+    "key",
+    "last",
+    "min",
+    "max",
+    "count",
+    "last_step",
+    "last_timestamp",
+)
+CHUNK_COLUMNS = (
+    "metric_id",
+    "first_step",
+    "last_step",
+    "count",
+    "steps",
+    "timestamps",
+    "values",
+    "digest",
+    "audit_seq",
+)
+
+DEFAULT_BATCH = 1_000
+"""Experiments written per transaction."""
+MAX_BATCH = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """One validated spec, encoded for the tables."""
+
+    spec: NewExperiment
+    public_id: str
+    params: list[tuple[str, str, str, float | None]]  # key, type, text, number
+    tags: dict[str, str]
+    chunks: dict[str, EncodedChunk]
+
+
+def prepare(spec: NewExperiment) -> Prepared:
+    """Validate and encode ``spec`` (the checks of ``ExperimentService.create``)."""
+    validate_name(spec.name, "experiment")
+    validate_name(spec.project, "project")
+    if spec.status not in STATUSES:
+        raise InvalidInput(f"status {spec.status!r} is not one of {', '.join(STATUSES)}")
+    if spec.group is not None:
+        validate_name(spec.group, "group")
+    if spec.started_at is not None and spec.ended_at is not None:
+        if spec.ended_at < spec.started_at:
+            raise InvalidInput(f"experiment {spec.name!r}: ended_at is before started_at")
+    encoded = [(validate_key(k, "param"), *encode_param(v)) for k, v in spec.params.items()]
+    tag_values = {validate_key(k, "tag"): validate_tag_value(k, v) for k, v in spec.tags.items()}
+    public_id = new_id() if spec.id is None else spec.id.strip().lower()
+    if not is_full_id(public_id):
+        raise InvalidInput(f"{spec.id!r} is not a UUID", hint="Use mled.ids.new_id() or omit it.")
+    return Prepared(spec, public_id, encoded, tag_values, encode_batch(spec.metrics))
+
+
+class Importer:
+    """Writes prepared experiments in batches; see :meth:`ExperimentService.import_many`."""
+
+    def __init__(self, ctx: ServiceContext, service: ExperimentService) -> None:
+        self._ctx = ctx
+        self._service = service
+
+    def run(self, specs: Sequence[NewExperiment], batch_size: int = DEFAULT_BATCH) -> list[str]:
+        if not 1 <= batch_size <= MAX_BATCH:
+            raise InvalidInput(f"batch_size must be between 1 and {MAX_BATCH}")
+        prepared = [prepare(s) for s in specs]
+        if len({p.public_id for p in prepared}) != len(prepared):
+            raise InvalidInput("two of the experiments to import have the same id")
+        for i in range(0, len(prepared), batch_size):
+            self._ctx.write(partial(self._write, batch=prepared[i : i + batch_size]))
+        if self._ctx.store.read(statistics_stale):
+            self._ctx.store.write(refresh_statistics)
+        return [p.public_id for p in prepared]
+
+    def _write(self, conn: Connection, audit: AuditWriter, batch: list[Prepared]) -> None:
+        batch = self._new_only(conn, batch)
+        if not batch:
+            return
+        project_pks: dict[str, int] = {}
+        for name in dict.fromkeys(p.spec.project for p in batch):
+            project = self._service._projects.get_or_create(conn, audit, name)
+            authorize(conn, self._ctx.actor, Action.LOG, project.pk, project.entity.name)
+            project_pks[name] = project.pk
+        values = [
+            self._service._row_values(
+                conn, p.spec, p.public_id, project_pks[p.spec.project], audit.now
+            )
+            for p in batch
+        ]
+        pks = reserve_ids(conn, experiments, len(values))
+        columns = ["id", *values[0]]
+        insert_rows(
+            conn,
+            experiments,
+            columns,
+            [(pk, *v.values()) for pk, v in zip(pks, values, strict=True)],
+        )
+        param_rows: list[tuple[Any, ...]] = []
+        tag_rows: list[tuple[Any, ...]] = []
+        summary_rows: list[tuple[Any, ...]] = []
+        chunk_rows: list[tuple[Any, ...]] = []
+        metric_pks = iter(reserve_ids(conn, metrics, sum(len(p.chunks) for p in batch)))
+        for pk, p in zip(pks, batch, strict=True):
+            param_rows.extend(
+                (pk, key, vtype, text, num, text[:PREFIX_LENGTH])
+                for key, vtype, text, num in p.params
+            )
+            tag_rows.extend((pk, k, v, v[:PREFIX_LENGTH]) for k, v in p.tags.items())
+            seq = self._record(audit, p)
+            for key in sorted(p.chunks):
+                row = SummaryRow(next(metric_pks), key, None, None, None, 0, 0, 0.0)
+                _summarize(row, p.spec.metrics[key])
+                summary_rows.append(
+                    (
+                        row.id,
+                        pk,
+                        key,
+                        row.last,
+                        row.min,
+                        row.max,
+                        row.count,
+                        row.last_step,
+                        row.last_timestamp,
+                    )
+                )
+                c = p.chunks[key]
+                chunk_rows.append(
+                    (
+                        row.id,
+                        c.first_step,
+                        c.last_step,
+                        c.count,
+                        c.steps,
+                        c.timestamps,
+                        c.values,
+                        c.digest,
+                        seq,
+                    )
+                )
+        insert_rows(conn, params, PARAM_COLUMNS, param_rows)
+        insert_rows(conn, tags, TAG_COLUMNS, tag_rows)
+        insert_rows(conn, metrics, METRIC_COLUMNS, summary_rows)
+        insert_rows(conn, metric_chunks, CHUNK_COLUMNS, chunk_rows)
+
+    def _new_only(self, conn: Connection, batch: list[Prepared]) -> list[Prepared]:
+        """Leave out experiments this user already imported with the same id (a retry)."""
+        given = [p.public_id for p in batch if p.spec.id is not None]
+        if not given:
+            return batch
+        c = experiments.c
+        stmt = select(c.public_id, c.owner_id).where(c.public_id.in_(given))
+        existing = {r[0]: r[1] for r in conn.execute(stmt)}
+        for public_id, owner in existing.items():
+            if owner != self._ctx.actor.id:
+                raise AlreadyExists(f"an experiment with id {public_id} already exists")
+        return [p for p in batch if p.public_id not in existing]
+
+    @staticmethod
+    def _record(audit: AuditWriter, p: Prepared) -> int:
+        spec = p.spec
+        after: dict[str, Any] = {
+            "project": spec.project,
+            "name": spec.name,
+            "status": spec.status,
+            "params": {key: [vtype, text] for key, vtype, text, _ in p.params},
+            "tags": p.tags,
+            "group": spec.group,
+            "started_at": spec.started_at,
+            "ended_at": spec.ended_at,
+        }
+        if p.chunks:
+            after["points"] = sum(c.count for c in p.chunks.values())
+            after["chunks"] = {k: c.digest for k, c in p.chunks.items()}
+        return audit.record("experiment.import", "experiment", p.public_id, after=after)
