@@ -2,7 +2,9 @@
 
 ``moto_s3`` starts moto's S3 server in this process on a free port, once per session, and
 creates the bucket ``mled-test``; every test gets its own prefix in it. ``asset_client`` is an
-SDK client over each metadata backend (SQLite, PostgreSQL) x each blob store (local, S3).
+SDK client over each metadata backend (SQLite, PostgreSQL) x each blob store (local, S3),
+embedded; tests marked ``http_backend`` also run it through a real server (``LiveServer``
+configured with the same stores, acting as ``alice``).
 """
 
 from __future__ import annotations
@@ -11,15 +13,19 @@ import logging
 import socket
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 
+from live_server import LiveServer
 from mled.artifacts.blobstore import BlobStore
 from mled.artifacts.config import ArtifactConfig
 from mled.sdk.client import Client
+from mled.server.settings import ServerSettings
+from mled.service import Services
 from mled.settings import Settings
+from mled.store.sql.store import SqlStore
 
 BUCKET = "mled-test"
 KEY, SECRET, REGION = "testing", "testing", "us-east-1"
@@ -121,9 +127,42 @@ def asset_settings(
     )
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """``asset_transport``: embedded, plus "http" for tests marked ``http_backend``."""
+    if "asset_transport" in metafunc.fixturenames:
+        both = metafunc.definition.get_closest_marker("http_backend") is not None
+        metafunc.parametrize("asset_transport", ["embedded", "http"] if both else ["embedded"])
+
+
 @pytest.fixture
-def asset_client(asset_settings: Settings) -> Iterator[Client]:
-    """A client on {SQLite, PostgreSQL} x {local folder, S3} stores."""
-    client = Client(settings=asset_settings)
-    yield client
-    client.close()
+def asset_client(
+    asset_settings: Settings,
+    asset_transport: str,
+    store_uri: str,
+    artifacts_uri: str,
+    s3_endpoint: str | None,
+) -> Iterator[Client]:
+    """A client on {SQLite, PostgreSQL} x {local folder, S3} stores, embedded or (for tests
+    marked ``http_backend``) also through a server on those stores."""
+    if asset_transport == "embedded":
+        client = Client(settings=asset_settings)
+        yield client
+        client.close()
+        return
+    store = SqlStore.open(store_uri)
+    try:
+        token = Services.for_user(store, "alice").tokens.create("t").token
+    finally:
+        store.close()
+    server_settings = ServerSettings(
+        store_uri=store_uri, artifacts_uri=artifacts_uri, s3_endpoint_url=s3_endpoint
+    )
+    with LiveServer(server_settings) as server:
+        client = Client(
+            settings=replace(
+                asset_settings, tracking_uri=server.url, token=token, http_retries=1, spool=False
+            )
+        )
+        yield client
+        client.close()
+        assert server.log.server_errors() == [], "the server answered with a 5xx"

@@ -1,7 +1,8 @@
 """Acceptance tests of artifacts and datasets, on {SQLite, PostgreSQL} x {local folder, S3}.
 
-Deduplication, dataset versioning, a killed upload, and a bit flipped in a stored object.
-(Path attacks are in ``test_path_attacks.py``.)
+Deduplication, dataset versioning, a killed upload, and a bit flipped in a stored object;
+the tests marked ``http_backend`` also run through a real server. (Path attacks are in
+``test_path_attacks.py``.)
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ def start(client: Client, name: str = "run"):  # type: ignore[no-untyped-def]
     return client.start_experiment(project="vision", name=name, capture=False)
 
 
+@pytest.mark.http_backend
 def test_the_same_file_in_three_experiments_is_stored_once(
     asset_client: Client, blobs: BlobStore, tmp_path: Path
 ) -> None:
@@ -53,6 +55,7 @@ def test_the_same_file_in_three_experiments_is_stored_once(
     assert hashlib.sha256(local.read_bytes()).hexdigest() == digest
 
 
+@pytest.mark.http_backend
 def test_dataset_versions_follow_content(
     asset_client: Client, blobs: BlobStore, tmp_path: Path
 ) -> None:
@@ -143,6 +146,7 @@ def test_an_upload_killed_halfway_leaves_nothing_visible_and_a_retry_succeeds(
     assert len(object_keys(blobs)) == 1
 
 
+@pytest.mark.http_backend
 def test_a_flipped_bit_is_reported_by_verify_and_by_the_download(
     asset_client: Client, blobs: BlobStore, tmp_path: Path
 ) -> None:

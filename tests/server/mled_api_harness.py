@@ -11,9 +11,21 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from live_server import LiveServer, free_port
 from mled.auth.permissions import Role
 from mled.service import Services
 from mled.store.sql.store import SqlStore
+
+__all__ = [
+    "API",
+    "PROBLEM",
+    "ROLES",
+    "Api",
+    "LiveServer",
+    "assert_problem",
+    "free_port",
+    "setup_users",
+]
 
 API = "/api/v1"
 PROBLEM = "application/problem+json"

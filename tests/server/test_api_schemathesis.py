@@ -59,7 +59,8 @@ def test_fuzzing_finds_no_failure(store_uri: str, tmp_path: Path) -> None:
         store.close()
     config = tmp_path / "schemathesis.toml"
     config.write_text(CONFIG)
-    with LiveServer(ServerSettings(store_uri=store_uri)) as server:
+    settings = ServerSettings(store_uri=store_uri, artifacts_uri=str(tmp_path / "artifacts"))
+    with LiveServer(settings) as server:
         env = {
             **os.environ,
             "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]),

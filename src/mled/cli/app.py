@@ -13,8 +13,8 @@ import typer
 
 from mled.cli import (
     artifacts,
-    auth,
     audit,
+    auth,
     datasets,
     db,
     experiments,

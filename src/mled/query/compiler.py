@@ -22,9 +22,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, FromClause, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, FromClause, Select, Table, and_, func, or_, select
 
 from mled.errors import InvalidInput
 from mled.query.ast import (
@@ -74,6 +75,13 @@ class _Joined:
     onclause: ColumnElement[bool]
 
 
+@cache
+def _alias(table: Table, name: str) -> FromClause:
+    """``table AS name``, built once: an alias is immutable, and building its columns is a
+    good part of compiling a small query."""
+    return table.alias(name)
+
+
 def _joinable(expr: Expr) -> bool:
     """A top-level conjunct that holds exactly when one (experiment, key) row passes a test."""
     if isinstance(expr, IsNull):
@@ -105,7 +113,7 @@ def _filter_plan(
         field = expr.field
         assert isinstance(field, Param | Metric | Tag)
         table = keyed_table(field)
-        alias = table.alias(f"f_{i}")
+        alias = _alias(table, f"f_{i}")
         on = and_(alias.c.experiment_id == E.id, alias.c.key == bound(field.key))
         if not isinstance(expr, IsNull):
             on = and_(on, conditions.row_test(alias, expr))
@@ -125,7 +133,7 @@ def _sort_columns(
             table = keyed_table(field)
             alias = joined.get((table.name, field.key))
             if alias is None:  # not filtered on: LEFT JOIN, missing keys sort last
-                alias = table.alias(f"sort_{i}")
+                alias = _alias(table, f"sort_{i}")
                 on = and_(alias.c.experiment_id == E.id, alias.c.key == bound(field.key))
                 joins.append(_Joined(alias, on))
                 joined[(table.name, field.key)] = alias

@@ -72,7 +72,7 @@ from mled.errors import (
 from mled.ids import new_id
 from mled.sdk import http_codec as codec
 from mled.sdk.credentials import resolve_token, server_key
-from mled.sdk.http_assets import HttpAssetsUnavailable
+from mled.sdk.http_assets import HttpAssets
 from mled.sdk.http_queries import HttpQueries
 from mled.sdk.http_transport import Transport, segment, unreachable_error
 from mled.sdk.spool import ReplayReport, Spool, SpoolRecord, Unreachable, replay, spool_files
@@ -112,7 +112,7 @@ def notice(message: str) -> None:
     log.warning(message)
 
 
-class HttpBackend(HttpQueries, HttpAssetsUnavailable):
+class HttpBackend(HttpQueries, HttpAssets):
     """The ``Backend`` protocol over HTTP, with retries and the offline spool.
 
     Thread-safe: mutations are serialized (they reach the server in call order, which replay

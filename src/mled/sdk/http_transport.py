@@ -26,6 +26,14 @@ from urllib.parse import quote
 
 import httpx
 
+from mled.artifacts.errors import (
+    ArtifactConflict,
+    ArtifactCorrupted,
+    ArtifactMissing,
+    ArtifactNotFound,
+    DatasetNotFound,
+    ModelNotFound,
+)
 from mled.errors import (
     ERROR_CLASSES,
     Conflict,
@@ -48,7 +56,18 @@ CONNECT_TIMEOUT = 5.0
 BACKOFF_BASE = 0.2
 BACKOFF_MAX = 4.0
 
-_BY_CODE: dict[str, type[MledError]] = {cls.code: cls for cls in ERROR_CLASSES}
+ASSET_ERROR_CLASSES: tuple[type[MledError], ...] = (
+    ArtifactNotFound,
+    DatasetNotFound,
+    ModelNotFound,
+    ArtifactConflict,
+    ArtifactMissing,
+    ArtifactCorrupted,
+)
+
+_BY_CODE: dict[str, type[MledError]] = {
+    cls.code: cls for cls in (*ERROR_CLASSES, *ASSET_ERROR_CLASSES)
+}
 _BY_STATUS: dict[int, type[MledError]] = {
     400: InvalidInput,
     401: Unauthenticated,

@@ -17,6 +17,7 @@ from mled.server.api import ROUTERS
 from mled.server.errors import install_error_handlers
 from mled.server.limits import BodySizeLimit
 from mled.server.settings import ServerSettings
+from mled.server.streams import is_blob_upload
 from mled.store.sql.store import SqlStore
 
 API_PREFIX = "/api/v1"
@@ -26,6 +27,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.store = SqlStore.open(settings.store_uri)
+        app.state.blobs = settings.artifact_config().open()
         try:
             yield
         finally:
@@ -45,7 +47,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, exempt=is_blob_upload)
     return app
 
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from mled.artifacts.blobstore import BlobStore
 from mled.entities import User
 from mled.errors import Unauthenticated
 from mled.service import Services
@@ -36,6 +37,15 @@ def get_store(request: Request) -> SqlStore:
 StoreDep = Annotated[SqlStore, Depends(get_store)]
 
 
+def get_blobs(request: Request) -> BlobStore:
+    """The artifact blob store, opened once at startup from the server's configuration."""
+    blobs: BlobStore = request.app.state.blobs
+    return blobs
+
+
+BlobsDep = Annotated[BlobStore, Depends(get_blobs)]
+
+
 _bearer = HTTPBearer(auto_error=False, description="An API token: `mled tokens create`.")
 
 
@@ -52,8 +62,8 @@ def current_user(
 UserDep = Annotated[User, Depends(current_user)]
 
 
-def services(store: StoreDep, user: UserDep) -> Services:
-    return Services.for_context(ServiceContext(store=store, actor=user))
+def services(store: StoreDep, blobs: BlobsDep, user: UserDep) -> Services:
+    return Services.for_context(ServiceContext(store=store, actor=user), blobs)
 
 
 ServicesDep = Annotated[Services, Depends(services)]

@@ -47,8 +47,27 @@ async def _mled_error(_request: Request, exc: Exception) -> JSONResponse:
     return problem(exc.status, exc.code, exc.message, exc.hint, exc.details)
 
 
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+def _literal_route_methods(request: Request) -> set[str]:
+    """Methods the OpenAPI document lists for exactly this path (a path without parameters).
+
+    The document is FastAPI's cached one, so this costs a dictionary lookup.
+    """
+    operations = request.app.openapi().get("paths", {}).get(request.url.path, {})
+    return {method.upper() for method in operations if method != "parameters"}
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    literal = _literal_route_methods(request)
+    if literal and request.method not in literal:
+        # e.g. GET /experiments/search: POST-only, but GET /experiments/{id} matched the path
+        return problem(
+            405,
+            "method_not_allowed",
+            "Method Not Allowed",
+            "See the API reference at /api/docs.",
+            headers={"Allow": ", ".join(sorted(literal))},
+        )
     fields = []
     for err in exc.errors():
         if err.get("type") == "json_invalid":

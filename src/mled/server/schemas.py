@@ -228,6 +228,7 @@ _MEANING = {
     415: "The request body's media type or content encoding is not supported.",
     422: "The request does not match the schema; `details.fields` names each bad field.",
     429: "Too many failed attempts; wait before retrying.",
+    500: "A stored object is missing or corrupted (`artifact_missing`, `artifact_corrupted`).",
     503: "The store is unavailable; retry later.",
 }
 

@@ -286,6 +286,19 @@ class DatasetService:
             for path, e in files.items()
         )
 
+    def read_file(
+        self, ref: str, path: str, project: str | None = None
+    ) -> tuple[FileEntry, Iterator[bytes]]:
+        """One file of a stored version and its verified chunks (what a download route
+        streams); DatasetNotFound when the version has no such file."""
+        normal = normalize_path(path, "dataset file")
+        version, _ = self.read_files(ref, project)
+        entry = (version.manifest or {}).get(normal)
+        if entry is None:
+            raise DatasetNotFound(f"dataset {version.ref} has no file {normal!r}")
+        name = f"file {normal!r} of dataset {version.ref}"
+        return entry, require_blobs(self._blobs).read(entry.sha256, name=name, size=entry.size)
+
     def uses(self, experiment_id: str) -> list[DatasetUse]:
         """The dataset versions an experiment used, with their roles."""
 

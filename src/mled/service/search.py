@@ -24,6 +24,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from functools import lru_cache
 
 from sqlalchemy import Connection
 
@@ -68,19 +69,29 @@ def parse(query: str, order_by: Sequence[str] | None) -> Query:
     """Parse ``query`` and an MLflow-style ``order_by`` list into one ``Query``.
 
     ``order_by`` may be given instead of an ``order by`` clause in the query, not as well.
+    Parsed queries are immutable, so the most recent ones are kept and reused.
 
     Example:
         >>> parse("params.opt = 'adam'", ["metrics.acc desc"]).order_by[0].descending
         True
     """
-    from mled.query.parser import parse_order_by, parse_query  # lark, imported on first use
-
     if not isinstance(query, str):
         raise InvalidInput(f"a query is text, not {type(query).__name__}")
+    items = (order_by,) if isinstance(order_by, str) else tuple(order_by or ())
+    if len(query) > CACHED_QUERY_LENGTH:
+        return _parse(query, items)
+    return _parse_cached(query, items)
+
+
+CACHED_QUERY_LENGTH = 10_000
+"""Longer queries are parsed every time rather than kept in the cache."""
+
+
+def _parse(query: str, order_by: tuple[str, ...]) -> Query:
+    from mled.query.parser import parse_order_by, parse_query  # lark, imported on first use
+
     parsed = parse_query(query)
     if order_by:
-        if isinstance(order_by, str):
-            order_by = [order_by]
         if parsed.order_by:
             raise InvalidInput(
                 "the sort order is given twice: in the query's `order by` and in order_by",
@@ -88,6 +99,9 @@ def parse(query: str, order_by: Sequence[str] | None) -> Query:
             )
         parsed = replace(parsed, order_by=parse_order_by(list(order_by)))
     return parsed
+
+
+_parse_cached = lru_cache(maxsize=512)(_parse)
 
 
 class SearchService:
@@ -173,7 +187,7 @@ class SearchService:
             return
         _CHECKED.add(store)
         if store.read(statistics_stale):
-            store.write(refresh_statistics)
+            refresh_statistics(store.engine)
 
     def _scope(self, conn: Connection, project: str | None) -> list[int] | None:
         """The project keys to search (None: every project, for admins)."""

@@ -2,7 +2,18 @@
 
 from fastapi import APIRouter
 
-from mled.server.api import audit, auth, experiments, metrics, projects, search, tokens, users
+from mled.server.api import (
+    artifacts,
+    audit,
+    auth,
+    experiments,
+    metrics,
+    projects,
+    registry,
+    search,
+    tokens,
+    users,
+)
 
 ROUTERS: list[APIRouter] = [
     auth.router,
@@ -13,4 +24,6 @@ ROUTERS: list[APIRouter] = [
     audit.router,
     users.router,
     tokens.router,
+    artifacts.router,
+    registry.router,
 ]

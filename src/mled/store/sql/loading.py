@@ -17,9 +17,11 @@ Example:
 
 from __future__ import annotations
 
+import gc
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -138,6 +140,21 @@ _METRICS = select(
 ).where(metrics.c.experiment_id.in_(_IDS))
 
 
+def _fetch(conn: Connection, stmt: Select[Any], params: dict[str, Any]) -> list[Any]:
+    """The rows of ``stmt`` as the driver's plain tuples.
+
+    None of the loading statements has a column SQLAlchemy converts (the drivers return
+    ints, floats, text and, on PostgreSQL, decoded JSON), so the rows skip the ``Row``
+    wrapper: a tenth of the time of loading 5,000 experiments.
+    """
+    result = conn.execute(stmt, params)
+    try:
+        rows = list(result.cursor.fetchall())
+    finally:
+        result.close()
+    return rows
+
+
 def _object(value: Any) -> dict[str, Any]:
     """An aggregated JSON object: text on SQLite, already decoded by psycopg on PostgreSQL."""
     if value is None:
@@ -158,25 +175,52 @@ def load_experiments(
         >>> [e.name for e in load_experiments(conn, [3, 1])]  # doctest: +SKIP
         ['third', 'first']
     """
+    with _collector_paused(len(pks) >= GC_PAUSE_ABOVE):
+        return _load(conn, pks, light)
+
+
+GC_PAUSE_ABOVE = 1_000
+"""Loads of more experiments than this run with the cyclic garbage collector paused."""
+
+
+@contextmanager
+def _collector_paused(pause: bool) -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while many new objects are built.
+
+    Loading 10,000 experiments allocates millions of objects, none of them in a reference
+    cycle, and the collector would traverse them again and again (a third of the time).
+    Only a collector this call paused is resumed, so nested or concurrent loads are safe.
+    """
+    paused = pause and gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _load(conn: Connection, pks: Sequence[int], light: bool) -> list[Experiment]:
     dialect = conn.dialect.name
     found: dict[int, Experiment] = {}
     nan = math.nan
     for part in chunks(list(dict.fromkeys(pks))):
         ids = {"ids": list(part)}
         p: dict[int, dict[str, Any]] = {}
-        for eid, typed, odd in conn.execute(_params_select(dialect), ids).all():
+        for eid, typed, odd in _fetch(conn, _params_select(dialect), ids):
             values = _object(typed)
             if odd is not None and odd != "{}":
                 values.update((k, float(v)) for k, v in _object(odd).items())
             p[eid] = values
-        t = {eid: _object(obj) for eid, obj in conn.execute(_tags_select(dialect), ids).all()}
+        t = {eid: _object(obj) for eid, obj in _fetch(conn, _tags_select(dialect), ids)}
         m: dict[int, dict[str, MetricSummary]] = {pk: {} for pk in part}
-        for eid, key, last, lo, hi, count, last_step, last_ts in conn.execute(_METRICS, ids).all():
+        for eid, key, last, lo, hi, count, last_step, last_ts in _fetch(conn, _METRICS, ids):
             # A NULL ``last`` in an existing summary row means the last value was NaN.
             m[eid][key] = MetricSummary(
                 key, nan if last is None else last, lo, hi, count, last_step, last_ts
             )
-        for row in conn.execute(_base_select(light), ids).all():
+        for row in _fetch(conn, _base_select(light), ids):
             pk = row[0]
             found[pk] = _entity(row, p.get(pk, {}), t.get(pk, {}), m[pk], light)
     return [found[pk] for pk in pks if pk in found]
