@@ -113,3 +113,43 @@ def test_non_admins_import_into_existing_projects_only(services: Services, store
     services.users.set_role("bulk", "bob", "data_scientist")
     (eid,) = as_bob.experiments.import_many([spec(0)])
     assert services.experiments.get(eid).owner == "bob"
+
+
+def _stat_rows(store: SqlStore) -> int:
+    with store.engine.connect() as conn:
+        if (
+            conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first()
+            is None
+        ):
+            return 0
+        return int(conn.exec_driver_sql("SELECT count(*) FROM sqlite_stat1").scalar() or 0)
+
+
+def test_large_imports_refresh_the_planner_statistics(services: Services, store: SqlStore) -> None:
+    small = [NewExperiment(project="bulk", name=f"s{i}", status="finished") for i in range(50)]
+    services.experiments.import_many(small)
+    if store.dialect == "sqlite":
+        assert _stat_rows(store) == 0  # a small store needs none
+    many = [NewExperiment(project="bulk", name=f"r{i}", status="finished") for i in range(2_100)]
+    services.experiments.import_many(many)  # on PostgreSQL: VACUUM (ANALYZE), no error
+    if store.dialect == "sqlite":
+        assert _stat_rows(store) > 0
+    assert len(services.search.search("name = 'r7'").items) == 1
+
+
+def test_the_first_search_of_a_large_sqlite_store_gathers_statistics(
+    sqlite_services: Services,
+) -> None:
+    store = sqlite_services.experiments._ctx.store
+    specs = [NewExperiment(project="p", name=f"r{i}", status="finished") for i in range(2_100)]
+    sqlite_services.experiments.import_many(specs)
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE sqlite_stat1")
+    fresh = SqlStore.open(store.uri)
+    try:
+        searcher = Services.for_user(fresh, "alice")
+        assert _stat_rows(fresh) == 0
+        assert len(searcher.search.search("name = 'r1'").items) == 1
+        assert _stat_rows(fresh) > 0
+    finally:
+        fresh.close()

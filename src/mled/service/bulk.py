@@ -36,7 +36,6 @@ from mled.service.authorization import authorize
 from mled.service.metric_batches import _summarize, encode_batch
 from mled.store.sql.codec import EncodedChunk
 from mled.store.sql.keys import (
-    STATS_MIN_EXPERIMENTS,
     insert_rows,
     refresh_statistics,
     reserve_ids,
@@ -164,7 +163,7 @@ class Importer:
             raise InvalidInput("two of the experiments to import have the same id")
         for i in range(0, len(prepared), batch_size):
             self._ctx.write(partial(self._write, batch=prepared[i : i + batch_size]))
-        if len(prepared) >= STATS_MIN_EXPERIMENTS or self._ctx.store.read(statistics_stale):
+        if self._ctx.store.read(partial(statistics_stale, added=len(prepared))):
             refresh_statistics(self._ctx.store.engine)  # the planner must see the new sizes
         return [p.public_id for p in prepared]
 

@@ -21,16 +21,18 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from functools import lru_cache
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
 from mled.auth.permissions import Action
 from mled.entities import Experiment, Page
-from mled.errors import InvalidInput, ProjectNotFound
+from mled.errors import InvalidInput, MledError, ProjectNotFound
 from mled.query.ast import Query
 from mled.query.compiler import compile_search
 from mled.service.authorization import authorize
@@ -40,6 +42,8 @@ from mled.store.sql import projects as project_rows
 from mled.store.sql import users as user_rows
 from mled.store.sql.keys import refresh_statistics, statistics_stale
 from mled.store.sql.store import SqlStore
+
+log = logging.getLogger("mled.service.search")
 
 _CHECKED: weakref.WeakSet[SqlStore] = weakref.WeakSet()
 """Stores whose planner statistics this process has checked (see ``statistics_stale``)."""
@@ -181,13 +185,20 @@ class SearchService:
             yield from page.items
 
     def _check_statistics(self) -> None:
-        """Once per store and process: give SQLite's planner statistics if it lacks them."""
+        """Once per SQLite store and process: give the planner statistics if it lacks them.
+
+        (PostgreSQL's autovacuum keeps them; ``import_many`` refreshes them after a load.)
+        A store this process may not write to is searched as it is.
+        """
         store = self._ctx.store
-        if store in _CHECKED:
+        if store in _CHECKED or store.dialect != "sqlite":
             return
         _CHECKED.add(store)
-        if store.read(statistics_stale):
-            refresh_statistics(store.engine)
+        try:
+            if store.read(statistics_stale):
+                refresh_statistics(store.engine)
+        except (SQLAlchemyError, MledError) as err:
+            log.warning("could not refresh the query planner's statistics: %s", err)
 
     def _scope(self, conn: Connection, project: str | None) -> list[int] | None:
         """The project keys to search (None: every project, for admins)."""
