@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
 from mled.artifacts.entities import Dataset, DatasetVersion, parse_manifest
 from mled.entities import to_datetime
+from mled.store.sql.named import NamedKey, find_named, get_named
 from mled.store.sql.tables import (
     dataset_inputs,
     dataset_versions,
@@ -19,36 +19,16 @@ from mled.store.sql.tables import (
     users,
 )
 
-
-@dataclass(frozen=True, slots=True)
-class DatasetKey:
-    """A dataset's integer keys and names, for use inside the service layer."""
-
-    pk: int
-    public_id: str
-    project_pk: int
-    project: str
-    name: str
+DatasetKey = NamedKey
 
 
-def _key_select() -> Any:
-    return select(
-        datasets.c.id, datasets.c.public_id, datasets.c.project_id, projects.c.name, datasets.c.name
-    ).join(projects, projects.c.id == datasets.c.project_id)
-
-
-def find(conn: Connection, name: str, project_ids: list[int] | None) -> list[DatasetKey]:
+def find(conn: Connection, name: str, project_ids: list[int] | None) -> list[NamedKey]:
     """Datasets called ``name`` in the given projects (None: every project)."""
-    stmt = _key_select().where(datasets.c.name == name).order_by(projects.c.name)
-    if project_ids is not None:
-        stmt = stmt.where(datasets.c.project_id.in_(project_ids))
-    return [DatasetKey(*r) for r in conn.execute(stmt)]
+    return find_named(conn, datasets, name, project_ids)
 
 
-def get(conn: Connection, project_pk: int, name: str) -> DatasetKey | None:
-    stmt = _key_select().where(datasets.c.project_id == project_pk, datasets.c.name == name)
-    row = conn.execute(stmt).first()
-    return None if row is None else DatasetKey(*row)
+def get(conn: Connection, project_pk: int, name: str) -> NamedKey | None:
+    return get_named(conn, datasets, project_pk, name)
 
 
 def insert_dataset(conn: Connection, values: dict[str, Any]) -> int:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from mled.artifacts.entities import AliasMove, Model, ModelVersion
 from mled.entities import to_datetime
+from mled.store.sql.named import NamedKey, find_named, get_named
 from mled.store.sql.tables import (
     experiments,
     model_alias_moves,
@@ -20,36 +20,16 @@ from mled.store.sql.tables import (
     users,
 )
 
-
-@dataclass(frozen=True, slots=True)
-class ModelKey:
-    """A model's integer keys and names, for use inside the service layer."""
-
-    pk: int
-    public_id: str
-    project_pk: int
-    project: str
-    name: str
+ModelKey = NamedKey
 
 
-def _key_select() -> Any:
-    return select(
-        models.c.id, models.c.public_id, models.c.project_id, projects.c.name, models.c.name
-    ).join(projects, projects.c.id == models.c.project_id)
+def find(conn: Connection, name: str, project_ids: list[int] | None) -> list[NamedKey]:
+    """Models called ``name`` in the given projects (None: every project)."""
+    return find_named(conn, models, name, project_ids)
 
 
-def find(conn: Connection, name: str, project_ids: list[int] | None) -> list[ModelKey]:
-    stmt = _key_select().where(models.c.name == name).order_by(projects.c.name)
-    if project_ids is not None:
-        stmt = stmt.where(models.c.project_id.in_(project_ids))
-    return [ModelKey(*r) for r in conn.execute(stmt)]
-
-
-def get(conn: Connection, project_pk: int, name: str) -> ModelKey | None:
-    row = conn.execute(
-        _key_select().where(models.c.project_id == project_pk, models.c.name == name)
-    ).first()
-    return None if row is None else ModelKey(*row)
+def get(conn: Connection, project_pk: int, name: str) -> NamedKey | None:
+    return get_named(conn, models, project_pk, name)
 
 
 def insert_model(conn: Connection, values: dict[str, Any]) -> int:
