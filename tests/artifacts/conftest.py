@@ -3,8 +3,9 @@
 ``moto_s3`` starts moto's S3 server in this process on a free port, once per session, and
 creates the bucket ``mled-test``; every test gets its own prefix in it. ``asset_client`` is an
 SDK client over each metadata backend (SQLite, PostgreSQL) x each blob store (local, S3),
-embedded; tests marked ``http_backend`` also run it through a real server (``LiveServer``
-configured with the same stores, acting as ``alice``).
+embedded; tests marked ``http_backend`` also run it through a real server (``asset_server``:
+a ``LiveServer`` configured with the same stores, and a token of ``alice``, its admin; None
+when embedded).
 """
 
 from __future__ import annotations
@@ -17,15 +18,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
+from assets_support import AssetServer, user_token
 
 from live_server import LiveServer
 from mled.artifacts.blobstore import BlobStore
 from mled.artifacts.config import ArtifactConfig
 from mled.sdk.client import Client
 from mled.server.settings import ServerSettings
-from mled.service import Services
 from mled.settings import Settings
-from mled.store.sql.store import SqlStore
 
 BUCKET = "mled-test"
 KEY, SECRET, REGION = "testing", "testing", "us-east-1"
@@ -135,34 +135,35 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture
-def asset_client(
-    asset_settings: Settings,
-    asset_transport: str,
-    store_uri: str,
-    artifacts_uri: str,
-    s3_endpoint: str | None,
-) -> Iterator[Client]:
-    """A client on {SQLite, PostgreSQL} x {local folder, S3} stores, embedded or (for tests
-    marked ``http_backend``) also through a server on those stores."""
+def asset_server(
+    asset_transport: str, store_uri: str, artifacts_uri: str, s3_endpoint: str | None
+) -> Iterator[AssetServer | None]:
+    """None when embedded; else a ``LiveServer`` on the test's stores (no 5xx allowed)."""
     if asset_transport == "embedded":
-        client = Client(settings=asset_settings)
-        yield client
-        client.close()
+        yield None
         return
-    store = SqlStore.open(store_uri)
-    try:
-        token = Services.for_user(store, "alice").tokens.create("t").token
-    finally:
-        store.close()
+    token = user_token(store_uri)
     server_settings = ServerSettings(
         store_uri=store_uri, artifacts_uri=artifacts_uri, s3_endpoint_url=s3_endpoint
     )
     with LiveServer(server_settings) as server:
-        client = Client(
-            settings=replace(
-                asset_settings, tracking_uri=server.url, token=token, http_retries=1, spool=False
-            )
-        )
-        yield client
-        client.close()
+        yield AssetServer(server, token)
         assert server.log.server_errors() == [], "the server answered with a 5xx"
+
+
+@pytest.fixture
+def asset_client(asset_settings: Settings, asset_server: AssetServer | None) -> Iterator[Client]:
+    """A client on {SQLite, PostgreSQL} x {local folder, S3} stores, embedded or (for tests
+    marked ``http_backend``) also through a server on those stores."""
+    settings = asset_settings
+    if asset_server is not None:
+        settings = replace(
+            asset_settings,
+            tracking_uri=asset_server.url,
+            token=asset_server.token,
+            http_retries=1,
+            spool=False,
+        )
+    client = Client(settings=settings)
+    yield client
+    client.close()

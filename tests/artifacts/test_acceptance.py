@@ -12,10 +12,18 @@ import os
 import signal
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from assets_support import flip_bit, object_keys, write_tree
+from assets_support import (
+    AssetServer,
+    flip_bit,
+    object_keys,
+    temp_keys,
+    wait_for_answer,
+    write_tree,
+)
 
 from mled.artifacts.blobstore import BlobStore
 from mled.artifacts.errors import ArtifactCorrupted, ArtifactMissing
@@ -109,22 +117,34 @@ print("DONE", flush=True)
 
 
 @pytest.mark.slow
+@pytest.mark.http_backend
 def test_an_upload_killed_halfway_leaves_nothing_visible_and_a_retry_succeeds(
-    asset_client: Client, asset_settings: Settings, blobs: BlobStore, tmp_path: Path
+    asset_client: Client,
+    asset_settings: Settings,
+    asset_server: AssetServer | None,
+    blobs: BlobStore,
+    tmp_path: Path,
 ) -> None:
     big = tmp_path / "big.bin"
     big.write_bytes(os.urandom(32 * MB))
     env = {
         **os.environ,
-        "MLED_TRACKING_URI": asset_settings.store_uri,
         "MLED_HOME": str(asset_settings.home),
         "MLED_USER": "alice",
-        "MLED_ARTIFACTS_URI": asset_settings.artifact_store_uri,
         "MLED_HANDLE_SIGNALS": "0",
         "MLED_CAPTURE_ENVIRONMENT": "0",
     }
-    if asset_settings.s3_endpoint_url:
-        env["MLED_S3_ENDPOINT_URL"] = asset_settings.s3_endpoint_url
+    if asset_server is None:  # embedded: the child writes to the stores itself
+        env["MLED_TRACKING_URI"] = asset_settings.store_uri
+        env["MLED_ARTIFACTS_URI"] = asset_settings.artifact_store_uri
+        if asset_settings.s3_endpoint_url:
+            env["MLED_S3_ENDPOINT_URL"] = asset_settings.s3_endpoint_url
+    else:  # through the server, as alice; the child never sees the stores
+        env["MLED_TRACKING_URI"] = asset_server.url
+        env["MLED_TOKEN"] = asset_server.token
+        env["MLED_SPOOL"] = "0"
+        for name in ("MLED_ARTIFACTS_URI", "MLED_S3_ENDPOINT_URL"):
+            env.pop(name, None)
     with subprocess.Popen(
         [sys.executable, "-c", CHILD, str(big)], env=env, stdout=subprocess.PIPE, text=True
     ) as child:
@@ -139,6 +159,20 @@ def test_an_upload_killed_halfway_leaves_nothing_visible_and_a_retry_succeeds(
 
     assert asset_client.list_artifacts(exp_id) == []
     assert object_keys(blobs) == []
+    if asset_server is None:
+        # The killed process leaves its temporary upload (a partial file, or on S3 an
+        # unfinished multipart upload); garbage collection finds it. The writer is dead, so
+        # a grace period of zero is safe here.
+        (leftover,) = temp_keys(blobs)
+        (removed,) = blobs.remove_stale_uploads(timedelta(0))
+        assert removed.size >= 16 * MB  # at least the first multipart part (S3), or more
+        assert leftover.endswith(removed.key)
+    else:
+        # The server notices the dead connection, discards the partial upload and answers
+        # (to nobody) 400 upload_incomplete, not a 5xx: nothing is left, not even in tmp/.
+        path = f"/api/v1/experiments/{exp_id}/blobs"
+        assert wait_for_answer(asset_server.server, "POST", path) == 400
+    assert temp_keys(blobs) == []
     artifact = asset_client.log_artifact(exp_id, big, "big.bin")
     assert artifact.size == 32 * MB
     local = asset_client.download_artifacts(exp_id, "big.bin", tmp_path / "out")

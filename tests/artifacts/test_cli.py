@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import typer
-from assets_support import flip_bit, write_tree
+from assets_support import backdate, flip_bit, leave_upload, write_tree
 from typer.testing import CliRunner, Result
 
 from mled.artifacts.config import ArtifactConfig
@@ -167,3 +168,49 @@ def test_verify_reports_damage_by_name(mled: Cli, exp_id: str, client: Client, h
     assert damaged.exit_code == 1
     assert f"corrupted: artifact 'notes.txt' of experiment {exp_id}" in damaged.stdout
     assert mled("verify").exit_code == 2
+
+
+def test_gc_removes_dead_uploads_and_reports_unreferenced_objects(
+    mled: Cli, exp_id: str, client: Client, home: Path, sqlite_uri: str
+) -> None:
+    blobs = ArtifactConfig.default(home).open()
+    stale = leave_upload(blobs, b"x" * 2048)
+    backdate(blobs, stale, timedelta(days=2))
+    fresh = leave_upload(blobs, b"y")
+    orphan = blobs.put([b"stored, never recorded"])
+    backdate(blobs, f"objects/{orphan.digest[:2]}/{orphan.digest[2:]}", timedelta(days=2))
+    tmp = home / "artifacts" / "tmp"
+
+    dry = mled.json("artifacts", "gc", "--dry-run", "--remove-unreferenced")
+    assert {u["key"]: u["action"] for u in dry["uploads"]} == {  # type: ignore[index]
+        stale: "would_remove",
+        fresh: "kept",
+    }
+    assert [o["action"] for o in dry["unreferenced"]] == ["would_remove"]  # type: ignore[index]
+    assert sorted(p.name for p in tmp.iterdir()) == sorted([stale[4:], fresh[4:]])
+
+    kept = mled("artifacts", "gc", "--older-than", "36h")
+    assert kept.exit_code == 0, kept.output
+    assert "removed 1 temporary upload(s) not written to for 1d 12h; kept 1" in kept.stdout
+    assert "--remove-unreferenced removes those older than the grace period" in kept.stdout
+    assert [p.name for p in tmp.iterdir()] == [fresh[4:]]
+    assert blobs.exists(orphan.digest)
+
+    removed = mled("artifacts", "gc", "--remove-unreferenced")
+    assert removed.exit_code == 0, removed.output
+    assert "unreferenced: removed 1, kept 0" in removed.stdout
+    assert not blobs.exists(orphan.digest)
+    assert mled("verify", "--all").exit_code == 0  # every referenced object is intact
+
+    too_short = mled("artifacts", "gc", "--older-than", "30m")
+    assert too_short.exit_code == 2
+    assert "error[invalid_input]: the grace period 0:30:00 is shorter than 1:00:00" in (
+        too_short.stderr
+    )
+    assert mled("artifacts", "gc", "--older-than", "soon").exit_code == 2
+    bob = Cli(sqlite_uri, home)
+    bob.env["MLED_USER"] = "bob"
+    refused = bob("artifacts", "gc", "--dry-run")
+    assert refused.exit_code == 1
+    assert "error[permission_denied]: user 'bob' is not an admin" in refused.stderr
+    assert [p.name for p in tmp.iterdir()] == [fresh[4:]]

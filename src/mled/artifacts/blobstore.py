@@ -3,13 +3,15 @@
 Layout under the store's root (a local folder or ``s3://bucket/prefix``)::
 
     objects/ab/cdef0123...   the object whose SHA-256 is abcdef0123... (read-only locally)
-    tmp/<random>             uploads in progress
+    tmp/<random>             uploads in progress (and leftovers of killed ones)
 
 A write streams into a temporary object while hashing; only when every byte has arrived, the
 size matches and the digest is the expected one does it become visible under its digest (a
 rename locally, a server-side copy on S3), so a killed upload never leaves a partial object
-where readers look. Writing content that is already stored replaces the object with the newly
-verified bytes, which also repairs a damaged one. Reads re-hash while streaming and raise
+where readers look: at most a temporary file (locally) or an unfinished multipart upload (S3)
+under ``tmp/``, which :meth:`BlobStore.remove_stale_uploads` collects once it has not been
+written to for a grace period. Writing content that is already stored replaces the object with
+the newly verified bytes, which also repairs a damaged one. Reads re-hash while streaming and raise
 :class:`ArtifactCorrupted` (naming what was read) when the bytes do not match. Nothing is ever
 held in memory whole: data moves in chunks of ``CHUNK_SIZE``.
 
@@ -28,13 +30,16 @@ import hashlib
 import os
 import re
 import threading
+import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from mled.artifacts.entities import BlobRef
+from mled.artifacts.entities import BlobRef, StoredItem
 from mled.artifacts.errors import ArtifactCorrupted, ArtifactMissing
 from mled.errors import InvalidInput, MledError, StoreUnavailable
 
@@ -46,6 +51,16 @@ REMOTE_THREADS = 8
 """Parallel requests when checking many objects of a remote store."""
 
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """A scanned item and how to reach it again: a local path, an S3 key, or an S3 key and
+    the id of its multipart upload."""
+
+    item: StoredItem
+    where: str
+    upload_id: str | None = None
 
 
 def check_digest(digest: object) -> str:
@@ -308,6 +323,189 @@ class BlobStore:
             return "corrupted", n
         return None, n
 
+    # --- maintenance --------------------------------------------------------------------------
+
+    def temporary_uploads(self) -> list[StoredItem]:
+        """Every unfinished upload, oldest first: files or objects under ``tmp/`` and, on S3,
+        the multipart uploads there that were never completed nor aborted (a killed writer
+        leaves one; listings of objects do not show them, but the bucket keeps their parts).
+
+        Example:
+            >>> [u.kind for u in store.temporary_uploads()]  # doctest: +SKIP
+            ['upload', 'multipart']
+        """
+        return [f.item for f in self._scan_uploads()]
+
+    def remove_stale_uploads(
+        self, older_than: timedelta, *, now: float | None = None, dry_run: bool = False
+    ) -> list[StoredItem]:
+        """Remove the temporary uploads not written to for ``older_than``; returns them, with
+        ``action`` ``removed`` (or ``would_remove`` when ``dry_run``).
+
+        An upload in progress writes continually, so its last write is recent and it is kept;
+        the age of each is checked again just before it is removed. Only an upload that
+        stalled for longer than ``older_than`` could be removed under its writer, which then
+        fails (nothing wrong ever becomes visible). ``timedelta(0)`` removes every leftover:
+        only for a store that nothing writes to. ``now`` (epoch seconds) defaults to the clock.
+
+        Example:
+            >>> [u.key for u in store.remove_stale_uploads(timedelta(hours=24))]  # doctest: +SKIP
+            ['tmp/4f1c...part']
+        """
+        if older_than < timedelta(0):
+            raise InvalidInput(f"the grace period {older_than} is negative")
+        cutoff = (time.time() if now is None else now) - older_than.total_seconds()
+        done: list[StoredItem] = []
+        for found in self._scan_uploads():
+            if found.item.modified.timestamp() >= cutoff:
+                continue
+            if dry_run:
+                done.append(replace(found.item, action="would_remove"))
+            elif self._remove_upload(found, cutoff):
+                done.append(replace(found.item, action="removed"))
+        return done
+
+    def objects(self) -> list[StoredItem]:
+        """Every complete object, in key order (``key`` is ``objects/ab/cdef...``).
+
+        Example:
+            >>> [o.key for o in store.objects()]  # doctest: +SKIP
+            ['objects/b9/4d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9']
+        """
+        root = f"{self._root}/objects"
+        found: list[StoredItem] = []
+        with self._errors("list"):
+            if self._local:
+                listing = _local_listing(root, depth=2)
+            else:
+                listing = self._remote_listing(root)
+        for path, size, modified in listing:
+            rel = path[len(root) + 1 :]
+            if _DIGEST.match(rel.replace("/", "")) and rel[2:3] == "/":
+                found.append(StoredItem(f"objects/{rel}", "object", size, _utc(modified)))
+        return sorted(found, key=lambda item: item.key)
+
+    @staticmethod
+    def digest_of(item: StoredItem) -> str:
+        """The digest of an object found by :meth:`objects`."""
+        return check_digest(item.key.removeprefix("objects/").replace("/", ""))
+
+    def remove_object(self, digest: str, *, written_before: float) -> bool:
+        """Delete the object ``digest`` unless it was (re)written at or after
+        ``written_before`` (epoch seconds); True when it was deleted.
+
+        For garbage collection only: the caller has found that nothing refers to it.
+        """
+        key = self.object_key(digest)
+        with self._errors("clean up"):
+            try:
+                if self._local:
+                    if os.stat(key).st_mtime >= written_before:
+                        return False
+                    os.unlink(key)  # read-only files: unlinking needs the folder writable
+                    return True
+                info = self._fs.info(key)
+                if _utc(info["LastModified"]).timestamp() >= written_before:
+                    return False
+                self._fs.rm_file(key)
+                return True
+            except FileNotFoundError:
+                return False
+
+    def _scan_uploads(self) -> list[_Found]:
+        root = f"{self._root}/tmp"
+        found: list[_Found] = []
+        with self._errors("list"):
+            if self._local:
+                listing = _local_listing(root, depth=1)
+            else:
+                listing = self._remote_listing(root)
+            for path, size, modified in listing:
+                item = StoredItem(f"tmp/{path[len(root) + 1 :]}", "upload", size, _utc(modified))
+                found.append(_Found(item, path))
+            if not self._local:
+                found.extend(self._multipart_uploads())
+        return sorted(found, key=lambda f: f.item.modified)
+
+    def _remove_upload(self, found: _Found, cutoff: float) -> bool:
+        """Remove one leftover unless it was written to since it was listed (still alive)."""
+        with self._errors("clean up"):
+            try:
+                if self._local:
+                    if os.stat(found.where).st_mtime >= cutoff:
+                        return False
+                    os.unlink(found.where)
+                elif found.upload_id is None:
+                    if _utc(self._fs.info(found.where)["LastModified"]).timestamp() >= cutoff:
+                        return False
+                    self._fs.rm_file(found.where)
+                else:
+                    bucket, key = _split_bucket(found.where)
+                    parts = self._parts(bucket, key, found.upload_id)
+                    if parts and max(m for _, m in parts).timestamp() >= cutoff:
+                        return False
+                    self._s3(
+                        "abort_multipart_upload", Bucket=bucket, Key=key, UploadId=found.upload_id
+                    )
+            except FileNotFoundError:  # finished (renamed, copied) or removed meanwhile
+                return False
+        return True
+
+    def _remote_listing(self, root: str) -> list[tuple[str, int, Any]]:
+        self._fs.invalidate_cache()
+        listing = self._fs.find(root, detail=True)
+        return [
+            (path, int(info.get("size") or 0), info["LastModified"])
+            for path, info in sorted(listing.items())
+            if info.get("type") != "directory"
+        ]
+
+    def _multipart_uploads(self) -> list[_Found]:
+        """Unfinished S3 multipart uploads under ``tmp/``, each dated by its latest part."""
+        bucket, prefix = _split_bucket(f"{self._root}/tmp/")
+        found: list[_Found] = []
+        markers: dict[str, str] = {}
+        while True:
+            page = self._s3("list_multipart_uploads", Bucket=bucket, Prefix=prefix, **markers)
+            for upload in page.get("Uploads") or []:
+                key, upload_id = str(upload["Key"]), str(upload["UploadId"])
+                try:
+                    parts = self._parts(bucket, key, upload_id)
+                except FileNotFoundError:  # completed or aborted since it was listed
+                    continue
+                # Parts show it is alive: Initiated alone would age a long upload as it runs.
+                modified = max([_utc(upload["Initiated"]), *(m for _, m in parts)])
+                size = sum(n for n, _ in parts)
+                rel = key[len(prefix) :]
+                item = StoredItem(f"tmp/{rel}", "multipart", size, modified)
+                found.append(_Found(item, f"{bucket}/{key}", upload_id))
+            if not page.get("IsTruncated"):
+                return found
+            markers = {
+                "KeyMarker": page["NextKeyMarker"],
+                "UploadIdMarker": page["NextUploadIdMarker"],
+            }
+
+    def _parts(self, bucket: str, key: str, upload_id: str) -> list[tuple[int, datetime]]:
+        """(size, last modified) of each uploaded part of a multipart upload."""
+        parts: list[tuple[int, datetime]] = []
+        marker = 0
+        while True:
+            page = self._s3(
+                "list_parts", Bucket=bucket, Key=key, UploadId=upload_id, PartNumberMarker=marker
+            )
+            parts.extend((int(p["Size"]), _utc(p["LastModified"])) for p in page.get("Parts") or [])
+            if not page.get("IsTruncated"):
+                return parts
+            marker = int(page["NextPartNumberMarker"])
+
+    def _s3(self, method: str, **kwargs: Any) -> Any:
+        """One S3 API call through the file system's own client (and event loop)."""
+        from fsspec.asyn import sync
+
+        call: Callable[..., Any] = self._fs._call_s3
+        return sync(self._fs.loop, call, method, **kwargs)
+
     @contextlib.contextmanager
     def _errors(self, action: str) -> Iterator[None]:
         """Report failures of the storage itself as StoreUnavailable, naming the store."""
@@ -349,6 +547,42 @@ def _verified(
             hint="The file changed while it was being uploaded; log it again.",
         )
     return BlobRef(digest, n)
+
+
+def _utc(value: Any) -> datetime:
+    """A timestamp (epoch seconds, an aware datetime, or ISO 8601 text) as an aware UTC
+    datetime; S3 listings give datetimes or ISO text depending on the call."""
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    raise TypeError(f"not a timestamp: {value!r}")
+
+
+def _split_bucket(path: str) -> tuple[str, str]:
+    bucket, _, key = path.partition("/")
+    return bucket, key
+
+
+def _local_listing(root: str, depth: int) -> list[tuple[str, int, float]]:
+    """(path, size, mtime) of the regular files ``depth`` folder levels below ``root``."""
+    out: list[tuple[str, int, float]] = []
+    try:
+        entries = list(os.scandir(root))
+    except FileNotFoundError:  # nothing written yet
+        return out
+    for entry in entries:
+        try:
+            if depth > 1 and entry.is_dir(follow_symlinks=False):
+                out.extend(_local_listing(entry.path, depth - 1))
+            elif depth == 1 and entry.is_file(follow_symlinks=False):
+                st = entry.stat(follow_symlinks=False)
+                out.append((entry.path, st.st_size, st.st_mtime))
+        except FileNotFoundError:  # renamed or removed while listed
+            continue
+    return out
 
 
 def _fsync_dir(path: str) -> None:

@@ -256,3 +256,41 @@ class IntegrityReport:
     objects_checked: int
     bytes_checked: int
     problems: list[IntegrityProblem]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredItem:
+    """Something a scan of the blob store found: an unfinished upload or a complete object.
+
+    ``key`` is relative to the store's root (``tmp/<name>``, ``objects/ab/cdef...``);
+    ``kind`` is ``upload`` (a temporary file or object), ``multipart`` (an S3 multipart upload
+    never completed nor aborted) or ``object``; ``modified`` is its last write (UTC).
+    ``action`` is what garbage collection did: ``removed``, ``would_remove`` (a dry run) or
+    ``kept``.
+    """
+
+    key: str
+    kind: str
+    size: int
+    modified: datetime
+    action: str = "kept"
+
+
+@dataclass(frozen=True, slots=True)
+class GcReport:
+    """What garbage collection of the blob store found and did (``mled artifacts gc``).
+
+    ``uploads`` lists every temporary upload: removed when not written to for ``older_than``
+    seconds, kept when younger (it may still be being written). ``unreferenced`` lists the
+    complete objects that no artifact and no dataset version refers to; they are removed only
+    when asked for, and only once older than the grace period too. ``objects`` counts the
+    complete objects scanned; ``bytes_freed`` what was (or, in a dry run, would be) freed.
+    """
+
+    store: str
+    older_than: float
+    dry_run: bool
+    uploads: list[StoredItem]
+    unreferenced: list[StoredItem]
+    objects: int
+    bytes_freed: int

@@ -7,7 +7,7 @@ Example:
 
 from __future__ import annotations
 
-from mled.errors import Conflict, MledError, NotFound
+from mled.errors import Conflict, InvalidInput, MledError, NotFound
 
 
 class ArtifactNotFound(NotFound):
@@ -31,6 +31,16 @@ class ModelNotFound(NotFound):
 
     code = "model_not_found"
     default_hint = "List registered models with `mled models list`."
+
+
+class UploadIncomplete(InvalidInput):
+    """An upload's body ended before all of it arrived (the client went away mid-stream).
+
+    Nothing of it is kept: the partial bytes were in a temporary object, which is discarded.
+    """
+
+    code = "upload_incomplete"
+    default_hint = "Upload again; nothing of the interrupted upload was stored."
 
 
 class ArtifactConflict(Conflict):

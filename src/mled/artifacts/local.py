@@ -10,6 +10,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from mled.artifacts.entities import (
@@ -19,6 +20,7 @@ from mled.artifacts.entities import (
     DatasetDiff,
     DatasetSpec,
     DatasetVersion,
+    GcReport,
     IntegrityReport,
     LineageNode,
     Model,
@@ -100,3 +102,10 @@ class LocalAssets:
 
     def verify_artifacts(self, experiment_id: str | None = None) -> IntegrityReport:
         return self._s.lineage.verify(experiment_id)
+
+    def collect_garbage(
+        self, older_than: timedelta, *, dry_run: bool = False, remove_unreferenced: bool = False
+    ) -> GcReport:
+        return self._s.artifact_gc.collect(
+            older_than=older_than, dry_run=dry_run, remove_unreferenced=remove_unreferenced
+        )

@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,7 @@ from mled.artifacts.entities import (
     Dataset,
     DatasetDiff,
     DatasetVersion,
+    GcReport,
     IntegrityReport,
     LineageNode,
     Model,
@@ -180,3 +182,28 @@ class ClientAssets:
     def verify_artifacts(self, experiment_id: str | None = None) -> IntegrityReport:
         """Re-hash stored artifacts and dataset files (of one experiment, or all)."""
         return self.backend.verify_artifacts(experiment_id)
+
+    def collect_garbage(
+        self,
+        older_than: timedelta | float = timedelta(hours=24),
+        *,
+        dry_run: bool = False,
+        remove_unreferenced: bool = False,
+    ) -> GcReport:
+        """Remove the leftovers of killed uploads from the artifact store (admins only).
+
+        Temporary uploads not written to for ``older_than`` (a timedelta, or seconds; at
+        least one hour) are removed, younger ones kept. Complete objects that no artifact or
+        dataset version refers to are reported in ``unreferenced``, and removed only with
+        ``remove_unreferenced`` (once older than ``older_than`` too). ``dry_run`` removes
+        nothing and reports what would go (``action == "would_remove"``).
+
+        Example:
+            >>> report = client.collect_garbage(timedelta(hours=48), dry_run=True)  # doctest: +SKIP
+            >>> [(u.key, u.action) for u in report.uploads]  # doctest: +SKIP
+            [('tmp/0b3c9e1f....part', 'would_remove')]
+        """
+        grace = older_than if isinstance(older_than, timedelta) else timedelta(seconds=older_than)
+        return self.backend.collect_garbage(
+            grace, dry_run=dry_run, remove_unreferenced=remove_unreferenced
+        )

@@ -1,22 +1,27 @@
-"""``mled artifacts``: list, download and log the files of an experiment.
+"""``mled artifacts``: list, download and log the files of an experiment; collect the
+garbage of the artifact store.
 
 Example:
     $ mled artifacts log 0190c7e2-4b1a checkpoints/ --prefix checkpoints
     $ mled artifacts list 0190c7e2-4b1a
     $ mled artifacts download 0190c7e2-4b1a checkpoints --dest out/
+    $ mled artifacts gc --older-than 48h --dry-run
 """
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
-from mled.artifacts.entities import Artifact
+from mled.artifacts.entities import Artifact, GcReport, StoredItem
 from mled.cli.context import CommandContext, DebugOption, JsonOption, StoreOption, command_group
-from mled.cli.output import cell, data_table, local_time, note
+from mled.cli.output import cell, data_table, duration_text, local_time, note
 
 ExperimentArg = Annotated[
     str, typer.Argument(metavar="ID", help="Experiment ID or a unique prefix of one.")
@@ -29,6 +34,7 @@ def build() -> typer.Typer:
     app.command("list")(list_artifacts)
     app.command("download")(download_artifacts)
     app.command("log")(log_artifacts)
+    app.command("gc")(collect_garbage)
     return app
 
 
@@ -138,6 +144,118 @@ def log_artifacts(
             [artifact_dict(a) for a in logged],
             lambda out: out.print(f"logged {len(logged)} artifact(s)", markup=False),
         )
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> timedelta:
+    """A duration written as a number and a unit: ``90m``, ``24h``, ``7d``, ``2w``, ``30s``.
+
+    Example:
+        >>> parse_duration("36h"), parse_duration("1.5d")
+        (datetime.timedelta(days=1, seconds=43200), datetime.timedelta(days=1, seconds=43200))
+    """
+    match = _DURATION.match(text)
+    if match is None:
+        raise typer.BadParameter(
+            f"{text!r} is not a duration; write a number and a unit: 90m, 24h, 7d, 2w"
+        )
+    seconds = float(match[1]) * _UNIT_SECONDS[match[2]]
+    if seconds > timedelta.max.total_seconds():
+        raise typer.BadParameter(f"{text!r} is too long a duration")
+    return timedelta(seconds=seconds)
+
+
+def collect_garbage(
+    ctx: typer.Context,
+    older_than: Annotated[
+        str,
+        typer.Option(
+            "--older-than",
+            metavar="DURATION",
+            help="Grace period: remove only what was not written to for this long "
+            "(90m, 24h, 7d; at least 1h).",
+        ),
+    ] = "24h",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Remove nothing; list what would be removed.")
+    ] = False,
+    remove_unreferenced: Annotated[
+        bool,
+        typer.Option(
+            "--remove-unreferenced",
+            help="Also remove complete objects that no artifact or dataset refers to "
+            "(only those older than the grace period).",
+        ),
+    ] = False,
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+    debug: DebugOption = False,
+) -> None:
+    """Remove the leftovers of killed uploads from the artifact store (admins only).
+
+    Temporary uploads not written to for the grace period are removed; younger ones may
+    still be being written and are kept. Complete objects that nothing refers to are listed,
+    and removed only with --remove-unreferenced. Works embedded and through a server.
+
+    Example: mled artifacts gc --older-than 48h --dry-run
+    """
+    grace = parse_duration(older_than)
+    cli = CommandContext.create(ctx, store, as_json, debug)
+    with cli.session() as client:
+        report = client.collect_garbage(
+            grace, dry_run=dry_run, remove_unreferenced=remove_unreferenced
+        )
+        cli.emit(report, lambda out: _print_gc(report, remove_unreferenced, out))
+
+
+_KIND_TEXT = {"upload": "upload", "multipart": "multipart upload", "object": "unreferenced"}
+
+
+def _print_gc(report: GcReport, remove_unreferenced: bool, out: Console) -> None:
+    grace = duration_text(report.older_than)
+    done = "would remove" if report.dry_run else "removed"
+    rows = [*report.uploads, *report.unreferenced]
+    if rows:
+        table = data_table(
+            "action", "what", "key", "size", "last written", fixed=("action", "size")
+        )
+        for item in rows:
+            table.add_row(
+                _action_cell(item),
+                cell(_KIND_TEXT.get(item.kind, item.kind)),
+                cell(item.key),
+                cell(size_text(item.size)),
+                cell(local_time(item.modified)),
+            )
+        out.print(table)
+    stale = [u for u in report.uploads if u.action != "kept"]
+    young = len(report.uploads) - len(stale)
+    out.print(
+        f"{done} {len(stale)} temporary upload(s) not written to for {grace}; kept {young} "
+        f"younger one(s)",
+        markup=False,
+        soft_wrap=True,
+    )
+    gone = [o for o in report.unreferenced if o.action != "kept"]
+    kept = len(report.unreferenced) - len(gone)
+    line = (
+        f"{len(report.unreferenced)} of {report.objects} object(s) unreferenced: {done} "
+        f"{len(gone)}, kept {kept}"
+    )
+    if report.unreferenced and not remove_unreferenced:
+        line += " (--remove-unreferenced removes those older than the grace period)"
+    out.print(line, markup=False, soft_wrap=True)
+    out.print(
+        f"{done} {size_text(report.bytes_freed)} in {report.store}", markup=False, soft_wrap=True
+    )
+
+
+def _action_cell(item: StoredItem) -> Text:
+    styles = {"removed": "red", "would_remove": "yellow", "kept": "dim"}
+    return Text(item.action.replace("_", " "), style=styles.get(item.action, ""))
 
 
 def _print_artifacts(found: list[Artifact], out: Console) -> None:

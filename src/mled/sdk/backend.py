@@ -6,6 +6,7 @@ The SDK and CLI speak only this protocol, so the same tests run against every ba
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mled.entities import (
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
         DatasetDiff,
         DatasetSpec,
         DatasetVersion,
+        GcReport,
         IntegrityReport,
         LineageNode,
         Model,
@@ -159,6 +161,12 @@ class Backend(Protocol):
     def lineage(self, ref: str) -> LineageNode: ...
 
     def verify_artifacts(self, experiment_id: str | None = None) -> IntegrityReport: ...
+
+    def collect_garbage(
+        self, older_than: timedelta, *, dry_run: bool = False, remove_unreferenced: bool = False
+    ) -> GcReport:
+        """Remove dead temporary uploads (and, on request, unreferenced objects); admins."""
+        ...
 
     # --- users, memberships, tokens -----------------------------------------------------------
 

@@ -11,6 +11,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import timedelta
 from functools import cache
 from typing import Any, Protocol, TypeVar, cast
 from urllib.parse import quote
@@ -25,6 +26,7 @@ from mled.artifacts.entities import (
     DatasetDiff,
     DatasetSpec,
     DatasetVersion,
+    GcReport,
     IntegrityReport,
     LineageNode,
     Model,
@@ -223,3 +225,17 @@ class HttpAssets:
     def verify_artifacts(self: _Caller, experiment_id: str | None = None) -> IntegrityReport:
         params = None if experiment_id is None else {"experiment_id": experiment_id}
         return decode(IntegrityReport, self._call("GET", "/verify", params=params).json())
+
+    def collect_garbage(
+        self: _Caller,
+        older_than: timedelta,
+        *,
+        dry_run: bool = False,
+        remove_unreferenced: bool = False,
+    ) -> GcReport:
+        body = {
+            "older_than": older_than.total_seconds(),
+            "dry_run": dry_run,
+            "remove_unreferenced": remove_unreferenced,
+        }
+        return decode(GcReport, self._call("POST", "/artifact-store/gc", json=body).json())

@@ -33,6 +33,7 @@ from mled.artifacts.errors import (
     ArtifactNotFound,
     DatasetNotFound,
     ModelNotFound,
+    UploadIncomplete,
 )
 from mled.errors import (
     ERROR_CLASSES,
@@ -63,6 +64,7 @@ ASSET_ERROR_CLASSES: tuple[type[MledError], ...] = (
     ArtifactConflict,
     ArtifactMissing,
     ArtifactCorrupted,
+    UploadIncomplete,
 )
 
 _BY_CODE: dict[str, type[MledError]] = {

@@ -14,10 +14,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Path, Query
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, Strict, StrictBool, StringConstraints
 
 from mled.artifacts.entities import ArtifactEntry, DatasetSpec, FileEntry
 from mled.server.schemas import MAX_JSON_INT, NAME_PATTERN, NO_NUL
+from mled.service.artifact_gc import DEFAULT_GRACE, MAX_GRACE, MIN_GRACE
 
 DIGEST_PATTERN = r"^[0-9a-f]{64}$"
 MAX_PATH = 4096
@@ -124,3 +125,24 @@ class ModelIn(_Strict):
 class AliasIn(_Strict):
     version: Annotated[int, Field(ge=1, le=MAX_JSON_INT)]
     project: AssetName | None = None
+
+
+class GcIn(_Strict):
+    """What a garbage collection of the artifact store may remove."""
+
+    older_than: Annotated[
+        float,
+        Strict(),
+        Field(
+            ge=MIN_GRACE.total_seconds(),
+            le=MAX_GRACE.total_seconds(),
+            allow_inf_nan=False,
+            description="The grace period in seconds: temporary uploads (and, with "
+            "remove_unreferenced, unreferenced objects) written to more recently are kept.",
+        ),
+    ] = DEFAULT_GRACE.total_seconds()
+    dry_run: StrictBool = Field(default=False, description="Remove nothing; report what would go.")
+    remove_unreferenced: StrictBool = Field(
+        default=False,
+        description="Also remove complete objects no artifact or dataset refers to.",
+    )

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from mled.artifacts.blobstore import BlobStore
 from mled.entities import NewExperiment
+from mled.service.artifact_gc import ArtifactGcService
 from mled.service.artifacts import ArtifactService
 from mled.service.audit import AuditService
 from mled.service.authentication import TokenService
@@ -41,6 +42,7 @@ class Services:
     users: UserService
     tokens: TokenService
     artifacts: ArtifactService
+    artifact_gc: ArtifactGcService
     datasets: DatasetService
     models: ModelService
     lineage: LineageService
@@ -58,6 +60,7 @@ class Services:
             users=UserService(ctx),
             tokens=TokenService(ctx),
             artifacts=ArtifactService(ctx, blobs),
+            artifact_gc=ArtifactGcService(ctx, blobs),
             datasets=DatasetService(ctx, blobs),
             models=ModelService(ctx),
             lineage=LineageService(ctx, blobs),

@@ -14,13 +14,14 @@ Example:
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 import anyio.to_thread
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 
-from mled.artifacts.entities import Artifact, BlobRef
+from mled.artifacts.entities import Artifact, BlobRef, GcReport
 from mled.auth.permissions import Action
 from mled.server.asset_schemas import (
     RAW_BODY,
@@ -29,6 +30,7 @@ from mled.server.asset_schemas import (
     BlobOut,
     DigestPath,
     DigestsIn,
+    GcIn,
     MissingOut,
     Size,
 )
@@ -157,4 +159,20 @@ def download_artifact(
         primed(chunks),
         media_type="application/octet-stream",
         headers={DIGEST_HEADER: artifact.digest, SIZE_HEADER: str(artifact.size)},
+    )
+
+
+@router.post(
+    "/artifact-store/gc",
+    openapi_extra=permission(Action.MANAGE),
+    responses=problems(400, 401, 403, 422, 503),
+)
+def collect_garbage(body: GcIn, s: ServicesDep) -> GcReport:
+    """Remove temporary uploads not written to for ``older_than`` seconds (leftovers of
+    killed uploads) and, with ``remove_unreferenced``, complete objects nothing refers to
+    that are as old; ``dry_run`` only reports. Admins only; audited as ``artifacts.gc``."""
+    return s.artifact_gc.collect(
+        older_than=timedelta(seconds=body.older_than),
+        dry_run=body.dry_run,
+        remove_unreferenced=body.remove_unreferenced,
     )

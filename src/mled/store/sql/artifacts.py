@@ -62,6 +62,12 @@ def iter_for_verify(
         yield str(r[0]), str(r[1]), str(r[2]), int(r[3])
 
 
+def referenced_digests(conn: Connection) -> set[str]:
+    """Every digest any artifact of any experiment names (for garbage collection)."""
+    stmt = select(artifacts.c.digest).distinct()
+    return {str(r[0]) for r in conn.execute(stmt)}
+
+
 def _entity(r: Any) -> Artifact:
     created = to_datetime(r.created_at)
     assert created is not None

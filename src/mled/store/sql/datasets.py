@@ -183,6 +183,15 @@ def iter_stored_for_verify(
         yield str(r[0]), int(r[1]), str(r[2]), r[3]
 
 
+def iter_manifests(conn: Connection) -> Iterator[str]:
+    """The manifest JSON of every dataset version that has one, stored or not (garbage
+    collection keeps every object any manifest names)."""
+    v = dataset_versions.c
+    stmt = select(v.manifest).where(v.manifest.is_not(None)).order_by(v.id)
+    for r in conn.execute(stmt):
+        yield str(r[0])
+
+
 # --- uses by experiments ------------------------------------------------------------------------
 
 
