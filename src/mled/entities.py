@@ -1,4 +1,5 @@
-"""Domain objects returned by the service layer: frozen, framework-free dataclasses.
+"""Domain objects returned by the service layer: frozen, framework-free dataclasses (all but
+``MetricSummary``, see there).
 
 Table rows (``mled.store.sql.tables``) and API schemas are separate types; each is converted
 to these in exactly one place.
@@ -34,7 +35,9 @@ class MetricPoint(NamedTuple):
     value: float
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, unlike the other entities: loading 100,000 experiments builds a million of these,
+# and a frozen dataclass's __init__ takes five times as long. Treat it as read-only all the same.
+@dataclass(slots=True)
 class MetricSummary:
     """Per-key summary kept for fast filtering: last value and extremes over non-NaN values."""
 

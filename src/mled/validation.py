@@ -25,8 +25,36 @@ _KEY_RE = re.compile(r"^[A-Za-z0-9_\-. :/]+$")
 _NUMERIC_RE = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
 
 
+# A key that passes every check of validate_key, as one pattern: allowed characters only, 1-250
+# of them, no space at either end (nor only spaces), no leading "/", no ".." path segment.
+_VALID_KEY = re.compile(r"(?![ /])(?!(?:.*/)?\.\.(?:/|\Z))[A-Za-z0-9_\-. :/]{1,250}(?<! )")
+_valid_key = _VALID_KEY.fullmatch
+_KNOWN_KEYS: set[str] = set()
+"""Keys that passed validate_key: the same few keys come back for every experiment and flush."""
+_KNOWN_KEYS_LIMIT = 4096  # then the set starts over, so that it stays small whatever is logged
+
+
 def validate_key(key: object, kind: str) -> str:
-    """Check a param/metric/tag key; ``kind`` names it in the error message."""
+    """Check a param/metric/tag key; ``kind`` names it in the error message.
+
+    Example:
+        >>> validate_key("val/acc_1", "metric")
+        'val/acc_1'
+        >>> try:
+        ...     validate_key("a/../b", "param")
+        ... except InvalidKey as err:
+        ...     print(err.message)
+        param key 'a/../b' has surrounding spaces or a '..'/leading '/'
+    """
+    if type(key) is str:
+        if key in _KNOWN_KEYS:
+            return key
+        if _valid_key(key):
+            if len(_KNOWN_KEYS) >= _KNOWN_KEYS_LIMIT:
+                _KNOWN_KEYS.clear()
+            _KNOWN_KEYS.add(key)
+            return key
+    # Anything else (str subclasses too) goes through the checks one by one, for their message.
     if not isinstance(key, str):
         raise InvalidKey(f"{kind} key {key!r} is a {type(key).__name__}, not a string")
     if not key or not key.strip():
@@ -60,30 +88,33 @@ def encode_param(value: Any) -> tuple[str, str, float | None]:
 
     A string that spells a finite number also gets a numeric value, so ``params.lr < 0.01``
     matches ``"0.001"`` logged from a command line.
+
+    Example:
+        >>> encode_param("1e-3"), encode_param(True), encode_param([1, 2])
+        (('str', '1e-3', 0.001), ('bool', 'true', 1.0), ('json', '[1,2]', None))
     """
+    # The exact builtin types first: they have no dtype, so their branch below is known without
+    # the hasattr() and ABC isinstance() checks, which cost more than encoding them.
+    kind = type(value)
+    if kind is float:
+        return "float", repr(value), value if _isfinite(value) else None
+    if kind is str:
+        return _encode_str(value)
+    if kind is int:
+        return _encode_int(value)
+    if kind is bool:
+        return "bool", "true" if value else "false", float(value)
     if hasattr(value, "dtype") and hasattr(value, "tolist"):
         value = value.tolist()  # numpy scalars and arrays (numpy.bool_ is no bool subclass)
     if isinstance(value, bool):
         return "bool", "true" if value else "false", float(value)
     if isinstance(value, numbers.Integral):
-        number = int(value)
-        if number.bit_length() > 4000:  # str() of such ints is refused by Python itself
-            raise InvalidParamValue(
-                f"an int param of {number.bit_length()} bits is too large to store",
-                hint="Store huge numbers as strings.",
-            )
-        return "int", str(number), _finite(float(number)) if abs(number) < 2**1023 else None
+        return _encode_int(int(value))
     if isinstance(value, numbers.Real):
         f = float(value)
         return "float", repr(f), _finite(f)
     if isinstance(value, str):
-        if len(value) > MAX_PARAM_TEXT:
-            raise InvalidParamValue(
-                f"param value is {len(value)} characters; limit {MAX_PARAM_TEXT}"
-            )
-        _refuse_nul(value, "param value")
-        num = float(value) if _NUMERIC_RE.match(value) else None
-        return "str", value, None if num is None else _finite(num)
+        return _encode_str(value)
     try:
         text = json.dumps(
             value, sort_keys=True, separators=(",", ":"), allow_nan=False, default=_plain
@@ -99,8 +130,31 @@ def encode_param(value: Any) -> tuple[str, str, float | None]:
     return "json", text, None
 
 
+_HUGE_INT = 2**1023  # named once: the compiler does not fold a power this large into a constant
+
+
+def _encode_int(number: int) -> tuple[str, str, float | None]:
+    if number.bit_length() > 4000:  # str() of such ints is refused by Python itself
+        raise InvalidParamValue(
+            f"an int param of {number.bit_length()} bits is too large to store",
+            hint="Store huge numbers as strings.",
+        )
+    return "int", str(number), _finite(float(number)) if abs(number) < _HUGE_INT else None
+
+
+def _encode_str(value: str) -> tuple[str, str, float | None]:
+    if len(value) > MAX_PARAM_TEXT:
+        raise InvalidParamValue(f"param value is {len(value)} characters; limit {MAX_PARAM_TEXT}")
+    _refuse_nul(value, "param value")
+    num = float(value) if _NUMERIC_RE.match(value) else None
+    return "str", value, None if num is None else _finite(num)
+
+
+_isfinite = math.isfinite
+
+
 def _finite(f: float) -> float | None:
-    return f if math.isfinite(f) else None
+    return f if _isfinite(f) else None
 
 
 def _plain(value: Any) -> Any:
@@ -120,7 +174,19 @@ def _refuse_nul(text: str, what: str) -> None:
 
 
 def validate_tag_value(key: str, value: object) -> str:
-    """Tags are strings; numbers and bools are converted, anything else is refused."""
+    """Tags are strings; numbers and bools are converted, anything else is refused.
+
+    Example:
+        >>> validate_tag_value("team", "vision"), validate_tag_value("epochs", 3)
+        ('vision', '3')
+    """
+    if (
+        type(value) is str
+        and type(key) is str
+        and len(value) <= MAX_TAG_VALUE
+        and "\x00" not in value
+    ):
+        return value  # the common case, which the checks below would return unchanged
     if isinstance(value, str):
         text = value
     elif isinstance(value, bool | int | float):

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from itertools import chain
+from json.encoder import encode_basestring as _json_string
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
@@ -27,22 +29,100 @@ if TYPE_CHECKING:
 
 
 def canonical_json(value: Any) -> str | None:
-    """The one JSON encoding hashed and stored (sorted keys, no spaces, NaN as a string)."""
+    """The one JSON encoding hashed and stored (sorted keys, no spaces, NaN as a string).
+
+    Example:
+        >>> canonical_json({"b": [1, (2.5, None)], "a": float("nan"), "c": {1: True}})
+        '{"a":"NaN","b":[1,[2.5,null]],"c":{"1":true}}'
+    """
     if value is None:
         return None
-    return json.dumps(_nan_safe(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    if _plain_json(value):
+        try:
+            return _CANONICAL_PLAIN.encode(value)
+        except (ValueError, RecursionError):
+            pass  # NaN or ±inf (refused by allow_nan=False), an int too long for str(), ...
+    return _CANONICAL.encode(_nan_safe(value))
+
+
+# json.dumps builds a JSONEncoder per call; these are those encoders, made once (encode() keeps
+# no state between calls). _CANONICAL is exactly the json.dumps call canonical_json always made.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+# For values _plain_json accepted: there _nan_safe changes nothing the encoder can see (keys
+# are already str, tuples are written as lists anyway) unless a float is NaN or infinite, which
+# allow_nan=False turns into a ValueError. They hold no cycles (their depth is bounded), so the
+# circular-reference bookkeeping is skipped too.
+_CANONICAL_PLAIN = json.JSONEncoder(
+    sort_keys=True,
+    separators=(",", ":"),
+    ensure_ascii=False,
+    allow_nan=False,
+    check_circular=False,
+)
+_JSON_LEAVES = frozenset({str, int, float, bool, type(None)})
+_STR_ONLY = frozenset({str})
+_JSON_SEQUENCES = frozenset({list, tuple})
+_PLAIN_DEPTH = 64
+"""Deeper values take the general path, so it alone meets cycles and Python's recursion limit."""
+_INFINITIES = (float("inf"), float("-inf"))
+
+
+def _plain_json(value: Any, depth: int = 0) -> bool:
+    """Whether ``value`` is made of exact dicts with exact ``str`` keys, exact lists and tuples,
+    and exact str/int/float/bool/None, nested at most ``_PLAIN_DEPTH`` deep.
+
+    Only then does ``json.dumps(value)`` write what ``json.dumps(_nan_safe(value))`` writes:
+    a non-str key is written by json as ``true``/``null`` where _nan_safe writes ``str(k)``, and
+    its keys sort as numbers, not strings; subclasses may change ``str()``, ``__iter__`` or
+    ``items()``, which _nan_safe calls and json does not (or the other way round). Element
+    types are checked by C loops (``frozenset.issuperset(map(type, ...))``), not element by
+    element in Python.
+    """
+    kind = type(value)
+    if kind is dict:
+        if not _STR_ONLY.issuperset(map(type, value)):
+            return False
+        children: Any = value.values()
+    elif kind is list or kind is tuple:
+        children = value
+    else:
+        return kind in _JSON_LEAVES
+    if _JSON_LEAVES.issuperset(map(type, children)):
+        return True
+    if depth >= _PLAIN_DEPTH:
+        return False
+    if _JSON_SEQUENCES.issuperset(map(type, children)) and _JSON_LEAVES.issuperset(
+        map(type, chain.from_iterable(children))
+    ):
+        return True  # lists of scalars, like the audited params' [type, text] pairs
+    depth += 1
+    for child in children:
+        child_kind = type(child)
+        if child_kind is dict or child_kind is list or child_kind is tuple:
+            if not _plain_json(child, depth):
+                return False
+        elif child_kind not in _JSON_LEAVES:
+            return False
+    return True
 
 
 def _nan_safe(value: Any) -> Any:
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value  # the common leaves, returned as the checks below would return them
     if isinstance(value, float) and value != value:
         return "NaN"
-    if isinstance(value, float) and value in (float("inf"), float("-inf")):
+    if isinstance(value, float) and value in _INFINITIES:
         return "Infinity" if value > 0 else "-Infinity"
     if isinstance(value, dict):
         return {str(k): _nan_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_nan_safe(v) for v in value]
     return value
+
+
+# The json.dumps call event_hash always made, with its encoder made once.
+_EVENT_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 def event_hash(
@@ -57,15 +137,33 @@ def event_hash(
     prev_hash: str,
 ) -> str:
     """SHA-256 of the canonical encoding of one event and the hash before it."""
-    payload = json.dumps(
-        [seq, repr(float(time)), actor, action, object_type, object_id, before, after, prev_hash],
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
+    time_text = repr(float(time))
+    if (
+        type(seq) is int
+        and type(actor) is str
+        and type(action) is str
+        and type(object_type) is str
+        and type(object_id) is str
+        and type(prev_hash) is str
+        and (before is None or type(before) is str)
+        and (after is None or type(after) is str)
+    ):
+        # For these exact types the encoder writes int.__repr__, null, and each string through
+        # encode_basestring; writing them here saves setting up an encoder for every event.
+        q = _json_string
+        payload = (
+            f"[{seq!r},{q(time_text)},{q(actor)},{q(action)},{q(object_type)},{q(object_id)},"
+            f"{'null' if before is None else q(before)},{'null' if after is None else q(after)},"
+            f"{q(prev_hash)}]"
+        )
+    else:
+        payload = _EVENT_JSON.encode(
+            [seq, time_text, actor, action, object_type, object_id, before, after, prev_hash]
+        )
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-CHUNK_EVENTS = ("metrics.log", "experiment.import")
+CHUNK_EVENTS = ("metrics.log", "experiment.import", "experiment.create")
 """Actions whose event lists the digests of the metric chunks it wrote."""
 
 OBJECT_ID_LENGTH = 64

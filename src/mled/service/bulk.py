@@ -42,6 +42,13 @@ from mled.store.sql.keys import (
     statistics_stale,
 )
 from mled.store.sql.metrics import SummaryRow
+from mled.store.sql.summaries import (
+    SummaryValues,
+    encode_metrics,
+    encode_params,
+    encode_tags,
+    insert_summaries,
+)
 from mled.store.sql.tables import experiments, metric_chunks, metrics, params, tags
 from mled.store.sql.tables.meta import PREFIX_LENGTH
 from mled.validation import encode_param, validate_key, validate_name, validate_tag_value
@@ -116,7 +123,10 @@ class Preparer:
             validate_name(spec.group, "group")
         if spec.started_at is not None and spec.ended_at is not None:
             if spec.ended_at < spec.started_at:
-                raise InvalidInput(f"experiment {spec.name!r}: ended_at is before started_at")
+                raise InvalidInput(
+                    f"experiment {spec.name!r}: ended_at is before started_at",
+                    hint="Check the start and end times of the experiment.",
+                )
         encoded = [(self.key(k, "param"), *_encode_param(v)) for k, v in spec.params.items()]
         tag_values = {self.key(k, "tag"): validate_tag_value(k, v) for k, v in spec.tags.items()}
         public_id = new_id() if spec.id is None else spec.id.strip().lower()
@@ -162,15 +172,21 @@ class Importer:
         if len({p.public_id for p in prepared}) != len(prepared):
             raise InvalidInput("two of the experiments to import have the same id")
         for i in range(0, len(prepared), batch_size):
-            self._ctx.write(partial(self._write, batch=prepared[i : i + batch_size]))
+            self._ctx.write(partial(self._write_new, batch=prepared[i : i + batch_size]))
         if self._ctx.store.read(partial(statistics_stale, added=len(prepared))):
             refresh_statistics(self._ctx.store.engine)  # the planner must see the new sizes
         return [p.public_id for p in prepared]
 
-    def _write(self, conn: Connection, audit: AuditWriter, batch: list[Prepared]) -> None:
+    def _write_new(self, conn: Connection, audit: AuditWriter, batch: list[Prepared]) -> None:
         batch = self._new_only(conn, batch)
-        if not batch:
-            return
+        if batch:
+            self.write(conn, audit, batch, "experiment.import")
+
+    def write(
+        self, conn: Connection, audit: AuditWriter, batch: list[Prepared], action: str
+    ) -> list[int]:
+        """Insert ``batch`` with one multi-row ``INSERT`` per table and one audit event
+        (``action``) per experiment, in the caller's transaction; returns the new keys."""
         project_pks: dict[str, int] = {}
         for name in dict.fromkeys(p.spec.project for p in batch):
             project = self._service._projects.get_or_create(conn, audit, name)
@@ -194,6 +210,7 @@ class Importer:
         tag_rows: list[tuple[Any, ...]] = []
         summary_rows: list[tuple[Any, ...]] = []
         chunk_rows: list[tuple[Any, ...]] = []
+        summaries: list[tuple[int, SummaryValues]] = []
         metric_pks = iter(reserve_ids(conn, metrics, sum(len(p.chunks) for p in batch)))
         for pk, p in zip(pks, batch, strict=True):
             param_rows.extend(
@@ -201,23 +218,14 @@ class Importer:
                 for key, vtype, text, num in p.params
             )
             tag_rows.extend((pk, k, v, v[:PREFIX_LENGTH]) for k, v in p.tags.items())
-            seq = self._record(audit, p)
+            seq = self._record(audit, p, action)
+            metric_values = []
             for key in sorted(p.chunks):
                 row = SummaryRow(next(metric_pks), key, None, None, None, 0, 0, 0.0)
                 _summarize(row, p.spec.metrics[key])
-                summary_rows.append(
-                    (
-                        row.id,
-                        pk,
-                        key,
-                        row.last,
-                        row.min,
-                        row.max,
-                        row.count,
-                        row.last_step,
-                        row.last_timestamp,
-                    )
-                )
+                summary = (key, row.last, row.min, row.max, row.count, row.last_step)
+                metric_values.append((*summary, row.last_timestamp))
+                summary_rows.append((row.id, pk, *summary, row.last_timestamp))
                 c = p.chunks[key]
                 chunk_rows.append(
                     (
@@ -232,10 +240,13 @@ class Importer:
                         seq,
                     )
                 )
+            summaries.append((pk, _summary(p, metric_values)))
         insert_rows(conn, params, PARAM_COLUMNS, param_rows)
         insert_rows(conn, tags, TAG_COLUMNS, tag_rows)
         insert_rows(conn, metrics, METRIC_COLUMNS, summary_rows)
         insert_rows(conn, metric_chunks, CHUNK_COLUMNS, chunk_rows)
+        insert_summaries(conn, summaries)
+        return pks
 
     def _new_only(self, conn: Connection, batch: list[Prepared]) -> list[Prepared]:
         """Leave out experiments this user already imported with the same id (a retry)."""
@@ -251,7 +262,7 @@ class Importer:
         return [p for p in batch if p.public_id not in existing]
 
     @staticmethod
-    def _record(audit: AuditWriter, p: Prepared) -> int:
+    def _record(audit: AuditWriter, p: Prepared, action: str) -> int:
         spec = p.spec
         after: dict[str, Any] = {
             "project": spec.project,
@@ -266,4 +277,10 @@ class Importer:
         if p.chunks:
             after["points"] = sum(c.count for c in p.chunks.values())
             after["chunks"] = {k: c.digest for k, c in p.chunks.items()}
-        return audit.record("experiment.import", "experiment", p.public_id, after=after)
+        return audit.record(action, "experiment", p.public_id, after=after)
+
+
+def _summary(p: Prepared, metric_values: list[Any]) -> SummaryValues:
+    keys, packed = encode_metrics(metric_values)
+    params_doc = encode_params({key: (vtype, text) for key, vtype, text, _ in p.params})
+    return params_doc, encode_tags(p.tags), keys, packed

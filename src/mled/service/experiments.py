@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from mled.auth.permissions import Action
-from mled.entities import STATUSES, Experiment, NewExperiment
+from mled.entities import Experiment, NewExperiment
 from mled.errors import (
     AlreadyExists,
     AmbiguousId,
@@ -18,12 +18,10 @@ from mled.errors import (
     ParamConflict,
     ProjectNotFound,
 )
-from mled.ids import is_full_id, new_id
 from mled.service.audit import AuditWriter, canonical_json
 from mled.service.authorization import authorize
-from mled.service.bulk import DEFAULT_BATCH, Importer
+from mled.service.bulk import DEFAULT_BATCH, Importer, Preparer
 from mled.service.context import ServiceContext
-from mled.service.metric_batches import encode_batch, write_batch
 from mled.service.projects import ProjectService
 from mled.store.sql import experiments as rows
 from mled.store.sql import projects as project_rows
@@ -32,7 +30,6 @@ from mled.store.sql.experiments import ExperimentKey
 from mled.validation import (
     encode_param,
     validate_key,
-    validate_name,
     validate_tag_value,
 )
 
@@ -75,49 +72,20 @@ class ExperimentService:
     # --- creating ---------------------------------------------------------------------------
 
     def create(self, spec: NewExperiment) -> Experiment:
-        """Create an experiment with its params and tags in one transaction."""
-        validate_name(spec.name, "experiment")
-        if spec.status not in STATUSES:
-            raise InvalidInput(f"status {spec.status!r} is not one of {', '.join(STATUSES)}")
-        if spec.group is not None:
-            validate_name(spec.group, "group")
-        tag_values = _tag_values(spec.tags)
-        for key in spec.params:
-            validate_key(key, "param")
-        self._check_times(spec)
-        chunks = encode_batch(spec.metrics)
-        public_id = _client_id(spec.id) if spec.id is not None else new_id()
+        """Create an experiment with its params, tags and metrics in one transaction.
+
+        It is written like one experiment of ``import_many`` (one ``experiment.create``
+        audit event listing the digests of its metric chunks) and read back in the same
+        transaction. A retried call with the same ``spec.id`` returns the first result.
+        """
+        prepared = Preparer().prepare(spec)
+        importer = Importer(self._ctx, self)
 
         def run(conn: Connection, audit: AuditWriter) -> Experiment:
-            replayed = self._replayed(conn, spec, public_id)
-            if replayed is not None:
-                return rows.load_experiments(conn, [replayed])[0]
-            project = self._projects.get_or_create(conn, audit, spec.project)
-            authorize(conn, self._ctx.actor, Action.LOG, project.pk, project.entity.name)
-            pk = rows.insert_experiment(
-                conn, self._row_values(conn, spec, public_id, project.pk, audit.now)
-            )
-            param_rows = _param_rows(pk, spec.params)
-            rows.insert_params(conn, param_rows)
-            rows.upsert_tags(conn, pk, tag_values, {})
-            audit.record(
-                "experiment.create",
-                "experiment",
-                public_id,
-                after={
-                    "project": spec.project,
-                    "name": spec.name,
-                    "status": spec.status,
-                    "params": {r["key"]: [r["value_type"], r["value_text"]] for r in param_rows},
-                    "tags": tag_values,
-                    "group": spec.group,
-                    "started_at": spec.started_at,
-                    "ended_at": spec.ended_at,
-                },
-            )
-            if chunks:
-                write_batch(conn, audit, pk, public_id, spec.metrics, chunks, new=True)
-            return rows.load_experiments(conn, [pk])[0]  # same transaction: no second one
+            replayed = self._replayed(conn, spec, prepared.public_id)
+            if replayed is None:
+                (replayed,) = importer.write(conn, audit, [prepared], "experiment.create")
+            return rows.load_experiments(conn, [replayed])[0]  # same transaction
 
         return self._ctx.write(run)
 
@@ -146,15 +114,6 @@ class ExperimentService:
                 hint="Let MLED generate the id, or use a fresh UUIDv7.",
             )
         return existing.pk
-
-    @staticmethod
-    def _check_times(spec: NewExperiment) -> None:
-        if spec.started_at is not None and spec.ended_at is not None:
-            if spec.ended_at < spec.started_at:
-                raise InvalidInput(
-                    "ended_at is before started_at",
-                    hint="Check the start and end times of the experiment.",
-                )
 
     def _row_values(
         self, conn: Connection, spec: NewExperiment, public_id: str, project_pk: int, now: float
@@ -228,7 +187,7 @@ class ExperimentService:
                         details={"key": r["key"]},
                     )
             if new_rows:
-                rows.insert_params(conn, new_rows)
+                rows.insert_params(conn, key.pk, new_rows)
                 audit.record(
                     "params.log",
                     "experiment",
@@ -352,13 +311,6 @@ class ExperimentService:
             return rows.load_experiments(conn, pks)
 
         return self._ctx.read(run)
-
-
-def _client_id(value: str) -> str:
-    text = value.strip().lower()
-    if not is_full_id(text):
-        raise InvalidInput(f"{value!r} is not a UUID", hint="Use mled.ids.new_id() or omit it.")
-    return text
 
 
 def resolve(conn: Connection, id_or_prefix: str) -> ExperimentKey:

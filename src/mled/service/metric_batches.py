@@ -1,13 +1,14 @@
 """Writing one batch of metric points: chunks, summaries and the batch's audit event.
 
-Shared by live logging (``MetricService.log_batch``) and by experiments recorded after the fact
-(``ExperimentService.create`` with metrics), so both paths store and audit points identically.
+Used by live logging (``MetricService.log_batch``); experiments created with their metrics
+(``ExperimentService.create``, ``import_many``) are written by :mod:`mled.service.bulk`, with
+the same chunk encoding, summaries and digests.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
+from math import isnan
 
 from sqlalchemy import Connection
 
@@ -30,17 +31,44 @@ def _encode(key: str, series: Series) -> EncodedChunk:
             f"({len(steps)}, {len(timestamps)}, {len(values)})"
         )
     try:
-        return encode_chunk(list(steps), list(timestamps), list(values))
+        # encode_chunk only reads its arguments, so a list needs no defensive copy.
+        return encode_chunk(
+            steps if type(steps) is list else list(steps),
+            timestamps if type(timestamps) is list else list(timestamps),
+            values if type(values) is list else list(values),
+        )
     except (TypeError, OverflowError) as err:
         raise InvalidMetricValue(
             f"metric {key!r} has a value, step or timestamp that is not a number: {err}"
         ) from err
 
 
+_SEQUENCES = (list, tuple)
+
+
 def _summarize(row: SummaryRow, series: Series) -> None:
     """Fold a series into its key's summary (last by step then time; extremes skip NaN)."""
     steps, timestamps, values = series
-    finite = [v for v in values if not math.isnan(v)]
+    if (
+        type(steps) in _SEQUENCES
+        and type(values) in _SEQUENCES
+        and len(steps) == 1
+        and len(values) == 1
+        and type(steps[0]) is int
+    ):
+        # One point, the common case of bulk imports: the general code below reduced to it
+        # (no list of finite values, no min/max search), doing the same steps in the same order.
+        v = values[0]
+        if not isnan(v):
+            row.min = v if row.min is None else min(row.min, v)
+            row.max = v if row.max is None else max(row.max, v)
+        step = steps[0]
+        if row.count == 0 or (step, timestamps[0]) >= (row.last_step, row.last_timestamp):
+            row.last = None if isnan(v) else v
+            row.last_step, row.last_timestamp = step, float(timestamps[0])  # int(step) is step
+        row.count += 1
+        return
+    finite = [v for v in values if not isnan(v)]
     if finite:
         lo, hi = min(finite), max(finite)
         row.min = lo if row.min is None else min(row.min, lo)
@@ -51,26 +79,20 @@ def _summarize(row: SummaryRow, series: Series) -> None:
         idx = max(range(len(steps)), key=lambda i: (steps[i], timestamps[i]))
     if row.count == 0 or (steps[idx], timestamps[idx]) >= (row.last_step, row.last_timestamp):
         v = values[idx]
-        row.last = None if math.isnan(v) else v
+        row.last = None if isnan(v) else v
         row.last_step, row.last_timestamp = int(steps[idx]), float(timestamps[idx])
     row.count += len(steps)
 
 
-def _new_summaries(
-    batch: Mapping[str, Series], chunks: dict[str, EncodedChunk]
-) -> list[SummaryRow]:
-    rows = []
-    for name in sorted(chunks):
-        row = SummaryRow(None, name, None, None, None, 0, 0, 0.0)
-        _summarize(row, batch[name])
-        rows.append(row)
-    return rows
-
-
 def encode_batch(batch: Mapping[str, Series]) -> dict[str, EncodedChunk]:
     """Validate and pack a batch before any transaction starts; empty series are dropped."""
-    chunks = {validate_key(k, "metric"): _encode(k, s) for k, s in batch.items() if len(s[0])}
-    total = sum(c.count for c in chunks.values())
+    chunks: dict[str, EncodedChunk] = {}
+    total = 0
+    for k, s in batch.items():
+        if len(s[0]):
+            name = validate_key(k, "metric")  # the key is checked before its series is packed
+            chunk = chunks[name] = _encode(k, s)
+            total += chunk.count
     if total > MAX_BATCH_POINTS:
         raise InvalidInput(
             f"a batch holds {total} points; the limit is {MAX_BATCH_POINTS}",
@@ -86,25 +108,16 @@ def write_batch(
     experiment_id: str,
     batch: Mapping[str, Series],
     chunks: dict[str, EncodedChunk],
-    *,
-    new: bool = False,
 ) -> int:
-    """Store packed chunks, fold them into the summaries, and audit the batch's digests.
-
-    ``new`` says the experiment was created in this transaction, so it has no summaries yet:
-    they are inserted together, with no lookup first.
-    """
-    stored: list[tuple[int, EncodedChunk]]
-    if new:
-        keys = metric_rows.insert_summaries(conn, experiment_pk, _new_summaries(batch, chunks))
-        stored = [(pk, chunks[name]) for pk, name in keys]
-    else:
-        summaries = metric_rows.lock_summaries(conn, experiment_pk, sorted(chunks))
-        stored = []
-        for name in sorted(chunks):
-            row = summaries.get(name) or SummaryRow(None, name, None, None, None, 0, 0, 0.0)
-            _summarize(row, batch[name])
-            stored.append((metric_rows.save_summary(conn, experiment_pk, row), chunks[name]))
+    """Store packed chunks, fold them into the summaries, and audit the batch's digests."""
+    summaries = metric_rows.lock_summaries(conn, experiment_pk, sorted(chunks))
+    changed = []
+    for name in sorted(chunks):
+        row = summaries.get(name) or SummaryRow(None, name, None, None, None, 0, 0, 0.0)
+        _summarize(row, batch[name])
+        changed.append(row)
+    pks = metric_rows.save_summaries(conn, experiment_pk, changed)
+    stored = [(pk, chunks[row.key]) for pk, row in zip(pks, changed, strict=True)]
     metric_rows.insert_chunks(conn, stored, audit.next_seq)
     total = sum(c.count for c in chunks.values())
     audit.record(

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 08:09:12.484086
+Create Date: 2026-11-26 11:14:27.358961
 """
 
 from __future__ import annotations
@@ -273,6 +273,20 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "experiment_summaries",
+        sa.Column("experiment_id", sa.Integer(), nullable=False),
+        sa.Column("params", sa.Text(), nullable=False),
+        sa.Column("tags", sa.Text(), nullable=False),
+        sa.Column("metric_keys", sa.Text(), nullable=False),
+        sa.Column("metric_values", sa.LargeBinary(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["experiment_id"],
+            ["experiments.id"],
+            name=op.f("fk_experiment_summaries_experiment_id_experiments"),
+        ),
+        sa.PrimaryKeyConstraint("experiment_id", name=op.f("pk_experiment_summaries")),
+    )
+    op.create_table(
         "metrics",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("experiment_id", sa.Integer(), nullable=False),
@@ -363,6 +377,7 @@ def upgrade() -> None:
             ["experiment_id"], ["experiments.id"], name=op.f("fk_params_experiment_id_experiments")
         ),
         sa.PrimaryKeyConstraint("experiment_id", "key", name=op.f("pk_params")),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("params", schema=None) as batch_op:
         batch_op.create_index(
@@ -386,6 +401,7 @@ def upgrade() -> None:
             ["experiment_id"], ["experiments.id"], name=op.f("fk_tags_experiment_id_experiments")
         ),
         sa.PrimaryKeyConstraint("experiment_id", "key", name=op.f("pk_tags")),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("tags", schema=None) as batch_op:
         batch_op.create_index(
@@ -500,6 +516,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_metrics_key_last_experiment_id"))
 
     op.drop_table("metrics")
+    op.drop_table("experiment_summaries")
     with op.batch_alter_table("dataset_versions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_dataset_versions_dataset_id_digest"))
 

@@ -1,9 +1,9 @@
 """Engine creation per dialect, and transactions with the right locking and retries.
 
 SQLite: WAL, ``synchronous=FULL`` (a committed transaction survives power loss, not only a
-crash), foreign keys on, a long busy timeout, and ``BEGIN IMMEDIATE`` for write transactions
-so that concurrent writers queue for the lock instead of failing with "database is locked"
-when a read transaction tries to upgrade. PostgreSQL goes through psycopg 3.
+crash), foreign keys on, a 64 MiB page cache, a long busy timeout, and ``BEGIN IMMEDIATE``
+for write transactions so that concurrent writers queue for the lock instead of failing with
+"database is locked" when a read transaction tries to upgrade. PostgreSQL goes through psycopg 3.
 """
 
 from __future__ import annotations
@@ -23,6 +23,12 @@ from mled.errors import InvalidInput, InvalidTrackingUri, StoreUnavailable
 T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
+SQLITE_CACHE_KIB = 65_536
+"""Upper bound of a SQLite connection's page cache (allocated as pages are read).
+
+SQLite's default is 2 MiB. A store of 100,000 experiments has indexes of over 100 MB that a
+bulk import inserts into at random places; with the default cache every insert re-reads
+pages, and an import ran a quarter slower."""
 WRITE_OPTION = "mled_write"
 MAX_ATTEMPTS = 8
 
@@ -63,6 +69,7 @@ def _sqlite_engine(path: str) -> Engine:
         cur.execute("PRAGMA journal_mode = WAL")
         cur.execute("PRAGMA synchronous = FULL")
         cur.execute("PRAGMA foreign_keys = ON")
+        cur.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
         cur.close()
 
     @event.listens_for(engine, "begin")

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from mled.store.sql.loading import IN_CHUNK, decode_param, load_experiments
 from mled.store.sql.loading import chunks as _chunks
+from mled.store.sql.summaries import refresh_summary
 from mled.store.sql.tables import experiments, params, tags
 from mled.store.sql.tables.meta import PREFIX_LENGTH
 
@@ -91,12 +92,14 @@ def get_param_rows(conn: Connection, pk: int) -> dict[str, tuple[str, str]]:
     return {r[0]: (r[1], r[2]) for r in conn.execute(stmt)}
 
 
-def insert_params(conn: Connection, rows: list[dict[str, Any]]) -> None:
+def insert_params(conn: Connection, pk: int, rows: list[dict[str, Any]]) -> None:
+    """Add params to experiment ``pk`` (and to its summary)."""
     if rows:
         conn.execute(
             insert(params),
             [{**r, "value_prefix": r["value_text"][:PREFIX_LENGTH]} for r in rows],
         )
+        refresh_summary(conn, pk, with_params=True)
 
 
 def get_tags(conn: Connection, pk: int) -> dict[str, str]:
@@ -105,6 +108,7 @@ def get_tags(conn: Connection, pk: int) -> dict[str, str]:
 
 
 def upsert_tags(conn: Connection, pk: int, new: dict[str, str], existing: dict[str, str]) -> None:
+    """Set tags of experiment ``pk`` (and of its summary); ``existing`` are its current ones."""
     inserts = [
         {"experiment_id": pk, "key": k, "value": v, "value_prefix": v[:PREFIX_LENGTH]}
         for k, v in new.items()
@@ -119,7 +123,9 @@ def upsert_tags(conn: Connection, pk: int, new: dict[str, str], existing: dict[s
                 .where(tags.c.experiment_id == pk, tags.c.key == k)
                 .values(value=v, value_prefix=v[:PREFIX_LENGTH])
             )
+    refresh_summary(conn, pk, with_tags=True)
 
 
 def delete_tag(conn: Connection, pk: int, key: str) -> None:
     conn.execute(tags.delete().where(tags.c.experiment_id == pk, tags.c.key == key))
+    refresh_summary(conn, pk, with_tags=True)

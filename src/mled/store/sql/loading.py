@@ -1,14 +1,10 @@
-"""Loading ``Experiment`` entities: a few queries per 900 experiments, whatever their size.
+"""Loading ``Experiment`` entities: one query per 900 experiments, whatever their size.
 
-Per chunk of keys there is one query per table. Params and tags are aggregated by the
-database into one JSON object per experiment (``json_group_object`` on SQLite,
-``json_object_agg`` on PostgreSQL), with every param already typed: the stored canonical text
-of ints, floats, bools and JSON values *is* JSON, and strings are quoted by the database. So a
-search that returns 5,000 experiments with 20 params each decodes 5,000 JSON documents in C
-instead of building 100,000 rows in Python, and the values are exactly the stored ones (the
-text is passed through, never re-rendered). Floats that JSON cannot spell (infinities, NaN)
-come in a second, normally empty, object of raw texts. Metric summaries are plain rows, because
-databases render binary floats as JSON text with too few digits.
+Each experiment row comes joined with its summary row (see :mod:`mled.store.sql.summaries`):
+params and tags as one JSON object each, metric summaries as packed binary records. So a
+search that returns 5,000 experiments with 20 params, 10 metrics and 5 tags each decodes
+5,000 rows instead of building 175,000, and the values are exactly the stored ones. An
+experiment whose summary row is missing (a store edited by hand) is loaded from the tables.
 
 Example:
     >>> decode_param("float", "0.001"), decode_param("json", "[1,2]")
@@ -19,17 +15,18 @@ from __future__ import annotations
 
 import gc
 import json
-import math
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import JSON, BindParameter, Connection, Select, bindparam, case, cast, func, select
+from sqlalchemy import BindParameter, Connection, Select, bindparam, select
 
 from mled.entities import Experiment, MetricSummary
-from mled.store.sql.tables import experiments, metrics, params, projects, tags, users
+from mled.store.sql.frozen import frozen_builder
+from mled.store.sql.summaries import decode_metrics, derive_summary
+from mled.store.sql.tables import experiment_summaries, experiments, projects, users
 
 IN_CHUNK = 900  # keeps IN (...) lists well under every dialect's bound-parameter limit
 
@@ -78,66 +75,29 @@ _LIGHT_COLUMNS = (
     _E.error,
     _REPRO.c.public_id,
 )
+_SUMMARY_COLUMNS = (
+    experiment_summaries.c.params,
+    experiment_summaries.c.tags,
+    experiment_summaries.c.metric_keys,
+    experiment_summaries.c.metric_values,
+)
 _CAPTURE_COLUMNS = (_E.source, _E.command, _E.environment)
 
 
 @cache
 def _base_select(light: bool) -> Select[Any]:
-    columns = _LIGHT_COLUMNS if light else (*_LIGHT_COLUMNS, *_CAPTURE_COLUMNS)
+    columns: tuple[Any, ...] = (*_LIGHT_COLUMNS, *_SUMMARY_COLUMNS)
+    if not light:
+        columns = (*columns, *_CAPTURE_COLUMNS)
     return (
         select(*columns)
         .join_from(experiments, projects, projects.c.id == _E.project_id)
         .join(users, users.c.id == _E.owner_id)
         .outerjoin(_PARENT, _PARENT.c.id == _E.parent_id)
         .outerjoin(_REPRO, _REPRO.c.id == _E.reproduction_of)
+        .outerjoin(experiment_summaries, experiment_summaries.c.experiment_id == _E.id)
         .where(_E.id.in_(_IDS))
     )
-
-
-@cache
-def _params_select(dialect: str) -> Select[Any]:
-    """(experiment_id, {key: typed value}, {key: raw text of a non-finite float})."""
-    c = params.c
-    odd = (c.value_type == "float") & c.value_num.is_(None)
-    if dialect == "postgresql":
-        typed: Any = case(
-            (c.value_type == "str", func.to_json(c.value_text)), else_=cast(c.value_text, JSON)
-        )
-        aggregate = func.json_object_agg
-    else:
-        # Text stays text (quoted by the aggregate); json() marks the rest as JSON, and the
-        # mark survives CASE, so the canonical text is embedded as it is.
-        typed = case((c.value_type == "str", c.value_text), else_=func.json(c.value_text))
-        aggregate = func.json_group_object
-    return (
-        select(
-            c.experiment_id,
-            aggregate(c.key, typed).filter(~odd),
-            aggregate(c.key, c.value_text).filter(odd),
-        )
-        .where(c.experiment_id.in_(_IDS))
-        .group_by(c.experiment_id)
-    )
-
-
-@cache
-def _tags_select(dialect: str) -> Select[Any]:
-    aggregate = func.json_object_agg if dialect == "postgresql" else func.json_group_object
-    c = tags.c
-    stmt = select(c.experiment_id, aggregate(c.key, c.value)).where(c.experiment_id.in_(_IDS))
-    return stmt.group_by(c.experiment_id)
-
-
-_METRICS = select(
-    metrics.c.experiment_id,
-    metrics.c.key,
-    metrics.c.last,
-    metrics.c.min,
-    metrics.c.max,
-    metrics.c.count,
-    metrics.c.last_step,
-    metrics.c.last_timestamp,
-).where(metrics.c.experiment_id.in_(_IDS))
 
 
 def _fetch(conn: Connection, stmt: Select[Any], params: dict[str, Any]) -> list[Any]:
@@ -153,13 +113,6 @@ def _fetch(conn: Connection, stmt: Select[Any], params: dict[str, Any]) -> list[
     finally:
         result.close()
     return rows
-
-
-def _object(value: Any) -> dict[str, Any]:
-    """An aggregated JSON object: text on SQLite, already decoded by psycopg on PostgreSQL."""
-    if value is None:
-        return {}
-    return json.loads(value) if isinstance(value, str) else dict(value)
 
 
 def load_experiments(
@@ -202,27 +155,15 @@ def _collector_paused(pause: bool) -> Iterator[None]:
 
 
 def _load(conn: Connection, pks: Sequence[int], light: bool) -> list[Experiment]:
-    dialect = conn.dialect.name
     found: dict[int, Experiment] = {}
-    nan = math.nan
+    loads = json.loads
     for part in chunks(list(dict.fromkeys(pks))):
-        ids = {"ids": list(part)}
-        p: dict[int, dict[str, Any]] = {}
-        for eid, typed, odd in _fetch(conn, _params_select(dialect), ids):
-            values = _object(typed)
-            if odd is not None and odd != "{}":
-                values.update((k, float(v)) for k, v in _object(odd).items())
-            p[eid] = values
-        t = {eid: _object(obj) for eid, obj in _fetch(conn, _tags_select(dialect), ids)}
-        m: dict[int, dict[str, MetricSummary]] = {pk: {} for pk in part}
-        for eid, key, last, lo, hi, count, last_step, last_ts in _fetch(conn, _METRICS, ids):
-            # A NULL ``last`` in an existing summary row means the last value was NaN.
-            m[eid][key] = MetricSummary(
-                key, nan if last is None else last, lo, hi, count, last_step, last_ts
-            )
-        for row in _fetch(conn, _base_select(light), ids):
-            pk = row[0]
-            found[pk] = _entity(row, p.get(pk, {}), t.get(pk, {}), m[pk], light)
+        for row in _fetch(conn, _base_select(light), {"ids": list(part)}):
+            summary = row[15:19]
+            if summary[0] is None:
+                summary = derive_summary(conn, row[0])
+            p, t, keys, packed = summary
+            found[row[0]] = _entity(row, loads(p), loads(t), decode_metrics(keys, packed), light)
     return [found[pk] for pk in pks if pk in found]
 
 
@@ -231,26 +172,30 @@ def _entity(
 ) -> Experiment:
     (_, public_id, project, name, status, owner, created, started, ended) = r[:9]
     (group, parent, notes, seeds, error, repro) = r[9:15]
-    return Experiment(
-        id=public_id,
-        project=project,
-        name=name,
-        status=status,
-        owner=owner,
-        created_at=datetime.fromtimestamp(created, tz=UTC),
-        started_at=None if started is None else datetime.fromtimestamp(started, tz=UTC),
-        ended_at=None if ended is None else datetime.fromtimestamp(ended, tz=UTC),
-        group=group,
-        parent_id=parent,
-        notes=notes,
-        params=p,
-        metrics={k: s.last for k, s in m.items()},
-        metric_summaries=m,
-        tags=t,
-        source=None if light else _json(r[15]),
-        command=None if light else _json(r[16]),
-        environment=None if light else _json(r[17]),
-        seeds=_json(seeds),
-        error=error,
-        reproduction_of=repro,
+    return _build_experiment(
+        public_id,
+        project,
+        name,
+        status,
+        owner,
+        _time(created, UTC),
+        None if started is None else _time(started, UTC),
+        None if ended is None else _time(ended, UTC),
+        group,
+        parent,
+        notes,
+        p,
+        {k: s.last for k, s in m.items()},
+        m,
+        t,
+        None if light else _json(r[19]),  # source
+        None if light else _json(r[20]),  # command
+        None if light else _json(r[21]),  # environment
+        _json(seeds),
+        error,
+        repro,
     )
+
+
+_build_experiment = frozen_builder(Experiment)  # fields in declaration order
+_time = datetime.fromtimestamp

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from mled.store.sql.codec import EncodedChunk
+from mled.store.sql.summaries import refresh_summary
 from mled.store.sql.tables import experiments, metric_chunks, metrics
 
 
@@ -67,22 +68,11 @@ def save_summary(conn: Connection, experiment_pk: int, row: SummaryRow) -> int:
     return row.id
 
 
-def insert_summaries(
-    conn: Connection, experiment_pk: int, rows: list[SummaryRow]
-) -> list[tuple[int, str]]:
-    """Insert the first summaries of an experiment's keys; returns (key of the row, key name)."""
-    from mled.store.sql.keys import insert_rows, reserve_ids
-
-    pks = reserve_ids(conn, metrics, len(rows))
-    columns = ("id", "experiment_id", "key", "last", "min", "max", "count", "last_step")
-    values = [
-        (pk, experiment_pk, r.key, r.last, r.min, r.max, r.count, r.last_step, r.last_timestamp)
-        for pk, r in zip(pks, rows, strict=True)
-    ]
-    insert_rows(conn, metrics, (*columns, "last_timestamp"), values)
-    for pk, r in zip(pks, rows, strict=True):
-        r.id = pk
-    return [(pk, r.key) for pk, r in zip(pks, rows, strict=True)]
+def save_summaries(conn: Connection, experiment_pk: int, rows: list[SummaryRow]) -> list[int]:
+    """Save ``rows`` (inserting new keys) and the experiment's summary; returns their keys."""
+    pks = [save_summary(conn, experiment_pk, row) for row in rows]
+    refresh_summary(conn, experiment_pk, with_metrics=True)
+    return pks
 
 
 def insert_chunks(conn: Connection, rows: list[tuple[int, EncodedChunk]], audit_seq: int) -> None:

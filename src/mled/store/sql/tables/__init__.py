@@ -20,6 +20,7 @@ from mled.store.sql.tables.auth import api_tokens, idempotency_keys, login_failu
 from mled.store.sql.tables.core import (
     audit_events,
     audit_head,
+    experiment_summaries,
     experiments,
     memberships,
     metric_chunks,
@@ -41,6 +42,7 @@ __all__ = [
     "dataset_inputs",
     "dataset_versions",
     "datasets",
+    "experiment_summaries",
     "experiments",
     "idempotency_keys",
     "login_failures",
