@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, insert, select, text
 
 from mled.entities import Experiment
 from mled.query.evaluate import param_columns
+from mled.store.sql.keys import reserve_ids
 from mled.store.sql.tables import (
     dataset_inputs,
     dataset_versions,
@@ -204,6 +205,9 @@ class Loader:
             for s in exp.metric_summaries.values()
         ]
         if metric_rows:
+            ids = reserve_ids(self.conn, metrics, len(metric_rows))
+            for row, metric_pk in zip(metric_rows, ids, strict=True):
+                row["id"] = metric_pk
             self.conn.execute(insert(metrics), metric_rows)
         for ref in inputs:
             self.conn.execute(

@@ -1,17 +1,14 @@
-"""Search speed at the target scale: 100,000 experiments x 20 params x 10 metrics x 5 tags.
+"""Query plans at the target scale: 100,000 experiments x 20 params x 10 metrics x 5 tags.
 
-The target is ``metrics.m0 > 0.5 and params.p3 = 'a' order by metrics.m1 desc limit 100`` in
-at most 50 ms on SQLite (about 40 ms with the schema's indexes on an idle machine, under 30 ms
-with covering indexes). The assertion here is deliberately loose, because shared CI machines are
-noisy; the plan check below is what catches a regression to a full scan.
+``metrics.m0 > 0.5 and params.p3 = 'a' order by metrics.m1 desc limit 100`` must be answered
+from indexes, never by a full scan. How fast it runs is measured by the search benchmark
+(``bench/run_all.py --only search``, figures in docs/benchmarks.md), not asserted here.
 """
 
 from __future__ import annotations
 
 import random
 import sqlite3
-import statistics
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -60,7 +57,7 @@ def _build(path: Path) -> None:
                 ps.append((i, f"p{k}", "float", repr(num), num, repr(num)))
         for k in range(10):
             value = rnd.random()
-            ms.append((i, f"m{k}", value, value, value, 1, 0, created))
+            ms.append((len(ms) + 1, i, f"m{k}", value, value, value, 1, 0, created))
         for k in range(5):
             tag = rnd.choice(["vision", "nlp", "rl", "audio"])
             ts.append((i, f"t{k}", tag, tag))
@@ -75,8 +72,8 @@ def _build(path: Path) -> None:
         ps,
     )
     con.executemany(
-        "INSERT INTO metrics (experiment_id, key, last, min, max, count, last_step,"
-        " last_timestamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO metrics (id, experiment_id, key, last, min, max, count, last_step,"
+        " last_timestamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         ms,
     )
     con.executemany(
@@ -104,17 +101,3 @@ def test_q1_uses_indexes_not_a_scan(big: Engine) -> None:
     with big.connect() as conn:
         plan = [row[3] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql)]
     assert not [step for step in plan if step.startswith("SCAN")], plan
-
-
-def test_q1_is_fast(big: Engine) -> None:
-    query = parse_query(Q1)
-    with big.connect() as conn:
-        timings = []
-        for _ in range(7):
-            start = time.perf_counter()
-            search = compile_search(query, project_ids=[1, 2], limit=100, now=0.0)
-            ids, token = search.paginate(conn.execute(search.statement).all())
-            timings.append(time.perf_counter() - start)
-        assert len(ids) == 100
-        assert token is None  # "limit 100" is the whole result
-    assert statistics.median(timings) < 0.15, timings

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 11:14:27.358961
+Create Date: 2026-11-26 11:29:56.297971
 """
 
 from __future__ import annotations
@@ -149,14 +149,14 @@ def upgrade() -> None:
         sa.Column("started_at", sa.Double(), nullable=True),
         sa.Column("ended_at", sa.Double(), nullable=True),
         sa.Column("notes", sa.Text(), nullable=False),
-        sa.Column("source", sa.Text(), nullable=True),
-        sa.Column("command", sa.Text(), nullable=True),
-        sa.Column("environment", sa.Text(), nullable=True),
         sa.Column("seeds", sa.Text(), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("reproduction_of", sa.Integer(), nullable=True),
         sa.Column("git_commit", sa.String(length=64), nullable=True),
         sa.Column("git_branch", sa.String(length=200), nullable=True),
+        sa.Column("source", sa.Text(), nullable=True),
+        sa.Column("command", sa.Text(), nullable=True),
+        sa.Column("environment", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(
             ["owner_id"], ["users.id"], name=op.f("fk_experiments_owner_id_users")
         ),
@@ -288,9 +288,9 @@ def upgrade() -> None:
     )
     op.create_table(
         "metrics",
-        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("experiment_id", sa.Integer(), nullable=False),
         sa.Column("key", sa.String(length=250), nullable=False),
+        sa.Column("id", sa.Integer(), sa.Identity(always=False), nullable=False),
         sa.Column("last", sa.Double(), nullable=True),
         sa.Column("min", sa.Double(), nullable=True),
         sa.Column("max", sa.Double(), nullable=True),
@@ -300,8 +300,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["experiment_id"], ["experiments.id"], name=op.f("fk_metrics_experiment_id_experiments")
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_metrics")),
-        sa.UniqueConstraint("experiment_id", "key", name=op.f("uq_metrics_experiment_id_key")),
+        sa.PrimaryKeyConstraint("experiment_id", "key", name=op.f("pk_metrics")),
+        sa.UniqueConstraint("id", name=op.f("uq_metrics_id")),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("metrics", schema=None) as batch_op:
         batch_op.create_index(

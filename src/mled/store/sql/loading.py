@@ -3,8 +3,10 @@
 Each experiment row comes joined with its summary row (see :mod:`mled.store.sql.summaries`):
 params and tags as one JSON object each, metric summaries as packed binary records. So a
 search that returns 5,000 experiments with 20 params, 10 metrics and 5 tags each decodes
-5,000 rows instead of building 175,000, and the values are exactly the stored ones. An
-experiment whose summary row is missing (a store edited by hand) is loaded from the tables.
+5,000 rows instead of building 175,000, and the values are exactly the stored ones. The
+names of the few projects, owners, parents and originals involved are looked up once per
+load. An experiment whose summary row is missing (a store edited by hand) is loaded from the
+tables.
 
 Example:
     >>> decode_param("float", "0.001"), decode_param("json", "[1,2]")
@@ -54,26 +56,26 @@ def chunks(items: Sequence[int]) -> Iterable[Sequence[int]]:
         yield items[i : i + IN_CHUNK]
 
 
-_PARENT = experiments.alias("parent_exp")
-_REPRO = experiments.alias("repro_exp")
 _IDS: BindParameter[Any] = bindparam("ids", expanding=True)
 _E = experiments.c
+# Names of projects, owners, parents and originals are looked up once per load rather than
+# joined into every row: a few distinct keys, and the joins were a third of the row query.
 _LIGHT_COLUMNS = (
     _E.id,
     _E.public_id,
-    projects.c.name,
+    _E.project_id,
     _E.name,
     _E.status,
-    users.c.username,
+    _E.owner_id,
     _E.created_at,
     _E.started_at,
     _E.ended_at,
     _E.group_name,
-    _PARENT.c.public_id,
+    _E.parent_id,
     _E.notes,
     _E.seeds,
     _E.error,
-    _REPRO.c.public_id,
+    _E.reproduction_of,
 )
 _SUMMARY_COLUMNS = (
     experiment_summaries.c.params,
@@ -91,13 +93,29 @@ def _base_select(light: bool) -> Select[Any]:
         columns = (*columns, *_CAPTURE_COLUMNS)
     return (
         select(*columns)
-        .join_from(experiments, projects, projects.c.id == _E.project_id)
-        .join(users, users.c.id == _E.owner_id)
-        .outerjoin(_PARENT, _PARENT.c.id == _E.parent_id)
-        .outerjoin(_REPRO, _REPRO.c.id == _E.reproduction_of)
-        .outerjoin(experiment_summaries, experiment_summaries.c.experiment_id == _E.id)
+        .outerjoin_from(
+            experiments,
+            experiment_summaries,
+            experiment_summaries.c.experiment_id == _E.id,
+        )
         .where(_E.id.in_(_IDS))
     )
+
+
+_NAMES = {
+    "project": select(projects.c.id, projects.c.name).where(projects.c.id.in_(_IDS)),
+    "user": select(users.c.id, users.c.username).where(users.c.id.in_(_IDS)),
+    "experiment": select(_E.id, _E.public_id).where(_E.id.in_(_IDS)),
+}
+
+
+def _names(conn: Connection, kind: str, keys: set[Any]) -> dict[Any, Any]:
+    """{key: name} of the projects, users or experiments (public IDs) with ``keys``."""
+    keys.discard(None)
+    out: dict[Any, Any] = {None: None}
+    for part in chunks(sorted(keys)):
+        out.update(_fetch(conn, _NAMES[kind], {"ids": list(part)}))
+    return out
 
 
 def _fetch(conn: Connection, stmt: Select[Any], params: dict[str, Any]) -> list[Any]:
@@ -155,23 +173,41 @@ def _collector_paused(pause: bool) -> Iterator[None]:
 
 
 def _load(conn: Connection, pks: Sequence[int], light: bool) -> list[Experiment]:
-    found: dict[int, Experiment] = {}
-    loads = json.loads
+    rows = []
     for part in chunks(list(dict.fromkeys(pks))):
-        for row in _fetch(conn, _base_select(light), {"ids": list(part)}):
-            summary = row[15:19]
-            if summary[0] is None:
-                summary = derive_summary(conn, row[0])
-            p, t, keys, packed = summary
-            found[row[0]] = _entity(row, loads(p), loads(t), decode_metrics(keys, packed), light)
+        rows.extend(_fetch(conn, _base_select(light), {"ids": list(part)}))
+    projects_ = _names(conn, "project", {r[2] for r in rows})
+    owners = _names(conn, "user", {r[5] for r in rows})
+    origins = _names(conn, "experiment", {r[10] for r in rows} | {r[14] for r in rows})
+    loads = json.loads
+    found: dict[int, Experiment] = {}
+    for row in rows:
+        summary = row[15:19]
+        if summary[0] is None:
+            summary = derive_summary(conn, row[0])
+        p, t, keys, packed = summary
+        found[row[0]] = _entity(
+            row,
+            (projects_[row[2]], owners[row[5]], origins[row[10]], origins[row[14]]),
+            loads(p),
+            loads(t),
+            decode_metrics(keys, packed),
+            light,
+        )
     return [found[pk] for pk in pks if pk in found]
 
 
 def _entity(
-    r: Any, p: dict[str, Any], t: dict[str, str], m: dict[str, MetricSummary], light: bool
+    r: Any,
+    names: tuple[str, str, str | None, str | None],
+    p: dict[str, Any],
+    t: dict[str, str],
+    m: dict[str, MetricSummary],
+    light: bool,
 ) -> Experiment:
-    (_, public_id, project, name, status, owner, created, started, ended) = r[:9]
-    (group, parent, notes, seeds, error, repro) = r[9:15]
+    (_, public_id, _, name, status, _, created, started, ended) = r[:9]
+    (group, _, notes, seeds, error, _) = r[9:15]
+    project, owner, parent, repro = names
     return _build_experiment(
         public_id,
         project,

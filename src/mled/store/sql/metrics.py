@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from mled.store.sql.codec import EncodedChunk
+from mled.store.sql.keys import reserve_ids
 from mled.store.sql.summaries import refresh_summary
 from mled.store.sql.tables import experiments, metric_chunks, metrics
 
@@ -59,10 +60,10 @@ def save_summary(conn: Connection, experiment_pk: int, row: SummaryRow) -> int:
         "last_timestamp": row.last_timestamp,
     }
     if row.id is None:
-        result = conn.execute(
-            insert(metrics).values(experiment_id=experiment_pk, key=row.key, **values)
+        (row.id,) = reserve_ids(conn, metrics, 1)
+        conn.execute(
+            insert(metrics).values(id=row.id, experiment_id=experiment_pk, key=row.key, **values)
         )
-        row.id = int(result.inserted_primary_key[0])  # type: ignore[index]
     else:
         conn.execute(update(metrics).where(metrics.c.id == row.id).values(**values))
     return row.id

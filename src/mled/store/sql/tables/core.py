@@ -9,13 +9,13 @@ from sqlalchemy import (
     Column,
     Double,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     LargeBinary,
     String,
     Table,
     Text,
-    UniqueConstraint,
 )
 
 from mled.store.sql.tables.meta import KEY_LENGTH, NAME_LENGTH, PREFIX_LENGTH, metadata
@@ -65,14 +65,16 @@ experiments = Table(
     Column("started_at", Double, nullable=True),
     Column("ended_at", Double, nullable=True),
     Column("notes", Text, nullable=False, default=""),
-    Column("source", Text, nullable=True),
-    Column("command", Text, nullable=True),
-    Column("environment", Text, nullable=True),
     Column("seeds", Text, nullable=True),
     Column("error", Text, nullable=True),
     Column("reproduction_of", Integer, ForeignKey("experiments.id"), nullable=True),
     Column("git_commit", String(64), nullable=True),
     Column("git_branch", String(NAME_LENGTH), nullable=True),
+    # The capture records come last: they can be many KiB (a package list), and SQLite reads
+    # a row's columns in order, so columns after them would cost overflow-page reads.
+    Column("source", Text, nullable=True),
+    Column("command", Text, nullable=True),
+    Column("environment", Text, nullable=True),
     Index(None, "project_id", "created_at"),
     Index(None, "created_at"),
     Index(None, "status"),
@@ -112,20 +114,27 @@ tags = Table(
 
 # One row per (experiment, key): the summary queries filter and sort on. ``last`` is NULL when
 # the last value is NaN (SQLite cannot store NaN); min/max ignore NaN values.
+#
+# The primary key is (experiment, key), and on SQLite the rows live in its b-tree (WITHOUT
+# ROWID): a search probes "metric m0 of experiment e" for thousands of candidates, and each
+# probe then reads ``last`` from the same b-tree page instead of a second lookup (q1 of the
+# search benchmark: 52 -> 22 ms at 100,000 experiments). ``id`` is what chunks refer to; it is
+# drawn with ``reserve_ids`` (SQLite: the next free values under the write lock; PostgreSQL:
+# the identity sequence).
 metrics = Table(
     "metrics",
     metadata,
-    Column("id", Integer, primary_key=True),
-    Column("experiment_id", Integer, ForeignKey("experiments.id"), nullable=False),
-    Column("key", String(KEY_LENGTH), nullable=False),
+    Column("experiment_id", Integer, ForeignKey("experiments.id"), primary_key=True),
+    Column("key", String(KEY_LENGTH), primary_key=True),
+    Column("id", Integer, Identity(), nullable=False, unique=True),
     Column("last", Double, nullable=True),
     Column("min", Double, nullable=True),
     Column("max", Double, nullable=True),
     Column("count", BigInteger, nullable=False),
     Column("last_step", BigInteger, nullable=False),
     Column("last_timestamp", Double, nullable=False),
-    UniqueConstraint("experiment_id", "key"),
     Index(None, "key", "last", "experiment_id"),
+    sqlite_with_rowid=False,
 )
 
 # One row per experiment: its params, tags and metric summaries encoded for loading, derived
