@@ -307,11 +307,12 @@ def test_long_flat_conjunction_parses() -> None:
     assert len(parsed.items) == 150
 
 
-def test_parser_is_reused_and_fast() -> None:
-    import time
+def test_the_grammar_is_compiled_once() -> None:
+    # Building the LALR tables is the slow part; how fast parsing is, is the benchmark's job.
+    from mled.query import parser
 
-    parse_query("metrics.a > 1")  # warm up: builds the LALR tables once
-    start = time.perf_counter()
-    for _ in range(200):
+    parse_query("metrics.a > 1")
+    built = parser._lark.cache_info().currsize
+    for _ in range(20):
         parse_query("metrics.m0 > 0.5 and params.p3 = 'a' order by metrics.m1 desc limit 100")
-    assert (time.perf_counter() - start) / 200 < 0.005
+    assert parser._lark.cache_info().currsize == built == 1

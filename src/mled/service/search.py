@@ -144,7 +144,7 @@ class SearchService:
                 limit=size,
                 now=self._ctx.clock(),
             )
-            ids, token = search.paginate(conn.execute(search.statement).all())
+            ids, token = search.paginate(rows.fetch_plain(conn, search.statement))
             return Page(rows.load_experiments(conn, ids, light=True), token)
 
         return self._ctx.read(run)

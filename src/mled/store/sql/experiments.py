@@ -8,13 +8,19 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from mled.store.sql.loading import IN_CHUNK, decode_param, load_experiments
+from mled.store.sql.loading import IN_CHUNK, decode_param, fetch_plain, load_experiments
 from mled.store.sql.loading import chunks as _chunks
 from mled.store.sql.summaries import refresh_summary
 from mled.store.sql.tables import experiments, params, tags
 from mled.store.sql.tables.meta import PREFIX_LENGTH
 
-__all__ = ["IN_CHUNK", "ExperimentKey", "decode_param", "load_experiments"]
+__all__ = [
+    "IN_CHUNK",
+    "ExperimentKey",
+    "decode_param",
+    "fetch_plain",
+    "load_experiments",
+]
 
 
 @dataclass(frozen=True, slots=True)
