@@ -143,15 +143,15 @@ def _flatten(kind: type[And] | type[Or], items: list[Expr]) -> Expr:
     return kind(tuple(flat))
 
 
-expressions: st.SearchStrategy[Expr] = st.recursive(
-    predicates(),
-    lambda children: st.one_of(
+def _combinations(children: st.SearchStrategy[Expr]) -> st.SearchStrategy[Expr]:
+    return st.one_of(
         st.lists(children, min_size=2, max_size=3).map(lambda xs: _flatten(And, xs)),
         st.lists(children, min_size=2, max_size=3).map(lambda xs: _flatten(Or, xs)),
         children.map(Not),
-    ),
-    max_leaves=6,
-)
+    )
+
+
+expressions: st.SearchStrategy[Expr] = st.recursive(predicates(), _combinations, max_leaves=6)
 
 order_items = st.builds(OrderItem, fields, st.booleans())
 

@@ -25,9 +25,10 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from mled.errors import InvalidKey, InvalidParamValue
+from mled.errors import InvalidParamValue
 from mled.service.audit import canonical_json, event_hash
 from mled.validation import encode_param, validate_key, validate_tag_value
+from old_validation import old_validate_key
 
 # --- the implementations before the fast paths, frozen ---------------------------------------
 
@@ -71,25 +72,7 @@ def old_event_hash(
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-OLD_KEY_RE = re.compile(r"^[A-Za-z0-9_\-. :/]+$")
 OLD_NUMERIC_RE = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
-
-
-def old_validate_key(key: object, kind: str) -> str:
-    if not isinstance(key, str):
-        raise InvalidKey(f"{kind} key {key!r} is a {type(key).__name__}, not a string")
-    if not key or not key.strip():
-        raise InvalidKey(f"{kind} key is empty")
-    if len(key) > 250:
-        raise InvalidKey(
-            f"{kind} key {key[:40]!r}... is {len(key)} characters long; the limit is 250"
-        )
-    if not OLD_KEY_RE.match(key):
-        bad = sorted({c for c in key if not OLD_KEY_RE.match(c)})
-        raise InvalidKey(f"{kind} key {key!r} contains forbidden characters {bad}")
-    if key != key.strip() or ".." in key.split("/") or key.startswith("/"):
-        raise InvalidKey(f"{kind} key {key!r} has surrounding spaces or a '..'/leading '/'")
-    return key
 
 
 def old_encode_param(value: Any) -> tuple[str, str, float | None]:
@@ -276,15 +259,17 @@ def _containers(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     )
 
 
-plain_values = st.recursive(
-    leaves,
-    lambda children: (
+def _plain_containers(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    # A named function, not a lambda: Hypothesis inspects a lambda's source to check that it
+    # uses its argument, and in a full test run that check misread this one.
+    return (
         st.lists(children, max_size=5)
         | st.lists(children, max_size=5).map(tuple)
         | st.dictionaries(texts, children, max_size=5)
-    ),
-    max_leaves=40,
-)
+    )
+
+
+plain_values = st.recursive(leaves, _plain_containers, max_leaves=40)
 any_values = st.recursive(leaves | odd_leaves, _containers, max_leaves=40)
 
 

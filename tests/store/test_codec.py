@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 import struct
 import sys
 from array import array
@@ -22,7 +21,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from mled.errors import InvalidInput, InvalidKey, InvalidMetricValue
+from mled.errors import InvalidInput, InvalidMetricValue
 from mled.service import metric_batches
 from mled.service.metric_batches import _encode, _summarize, encode_batch
 from mled.store.sql.codec import (
@@ -33,6 +32,7 @@ from mled.store.sql.codec import (
     encode_chunk,
 )
 from mled.store.sql.metrics import SummaryRow
+from old_validation import old_validate_key
 
 _INT64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 _points = st.lists(
@@ -130,27 +130,6 @@ def old_encode_chunk(steps: list[int], timestamps: list[float], values: list[flo
     t = old_pack(array("d", timestamps))
     v = old_pack(array("d", values))
     return EncodedChunk(s, t, v, old_chunk_digest(s, t, v), len(steps), min(steps), max(steps))
-
-
-OLD_KEY_RE = re.compile(r"^[A-Za-z0-9_\-. :/]+$")
-
-
-def old_validate_key(key: object, kind: str) -> str:
-    """validate_key as it was (the messages matter: encode_batch raises them)."""
-    if not isinstance(key, str):
-        raise InvalidKey(f"{kind} key {key!r} is a {type(key).__name__}, not a string")
-    if not key or not key.strip():
-        raise InvalidKey(f"{kind} key is empty")
-    if len(key) > 250:
-        raise InvalidKey(
-            f"{kind} key {key[:40]!r}... is {len(key)} characters long; the limit is 250"
-        )
-    if not OLD_KEY_RE.match(key):
-        bad = sorted({c for c in key if not OLD_KEY_RE.match(c)})
-        raise InvalidKey(f"{kind} key {key!r} contains forbidden characters {bad}")
-    if key != key.strip() or ".." in key.split("/") or key.startswith("/"):
-        raise InvalidKey(f"{kind} key {key!r} has surrounding spaces or a '..'/leading '/'")
-    return key
 
 
 def old_encode(key: str, series: Any) -> Any:

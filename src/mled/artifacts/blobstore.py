@@ -375,10 +375,7 @@ class BlobStore:
         root = f"{self._root}/objects"
         found: list[StoredItem] = []
         with self._errors("list"):
-            if self._local:
-                listing = _local_listing(root, depth=2)
-            else:
-                listing = self._remote_listing(root)
+            listing = self._listing(root, depth=2)
         for path, size, modified in listing:
             rel = path[len(root) + 1 :]
             if _DIGEST.match(rel.replace("/", "")) and rel[2:3] == "/":
@@ -416,10 +413,7 @@ class BlobStore:
         root = f"{self._root}/tmp"
         found: list[_Found] = []
         with self._errors("list"):
-            if self._local:
-                listing = _local_listing(root, depth=1)
-            else:
-                listing = self._remote_listing(root)
+            listing = self._listing(root, depth=1)
             for path, size, modified in listing:
                 item = StoredItem(f"tmp/{path[len(root) + 1 :]}", "upload", size, _utc(modified))
                 found.append(_Found(item, path))
@@ -450,6 +444,10 @@ class BlobStore:
             except FileNotFoundError:  # finished (renamed, copied) or removed meanwhile
                 return False
         return True
+
+    def _listing(self, root: str, depth: int) -> list[tuple[str, int, Any]]:
+        """(path, size, modified) of the files below ``root`` (``depth`` levels locally)."""
+        return _local_listing(root, depth=depth) if self._local else self._remote_listing(root)
 
     def _remote_listing(self, root: str) -> list[tuple[str, int, Any]]:
         self._fs.invalidate_cache()
