@@ -15,7 +15,14 @@ import numbers
 import re
 from typing import Any
 
-from mled.errors import InvalidKey, InvalidMetricValue, InvalidName, InvalidParamValue
+from mled.entities import STATUSES, NewExperiment
+from mled.errors import (
+    InvalidInput,
+    InvalidKey,
+    InvalidMetricValue,
+    InvalidName,
+    InvalidParamValue,
+)
 
 MAX_KEY_LENGTH = 250
 MAX_NAME_LENGTH = 200
@@ -81,6 +88,29 @@ def validate_name(name: object, kind: str) -> str:
     if name != name.strip() or any(ord(c) < 32 for c in name):
         raise InvalidName(f"{kind} name {name!r} has surrounding spaces or control characters")
     return name
+
+
+def validate_new_experiment(spec: NewExperiment) -> None:
+    """Check a new experiment's name, project, status, group and times (not its values).
+
+    Example:
+        >>> from mled.entities import NewExperiment
+        >>> validate_new_experiment(NewExperiment(project="p", name="n", status="done"))
+        Traceback (most recent call last):
+        mled.errors.InvalidInput: status 'done' is not one of running, finished, ...
+    """
+    validate_name(spec.name, "experiment")
+    validate_name(spec.project, "project")
+    if spec.status not in STATUSES:
+        raise InvalidInput(f"status {spec.status!r} is not one of {', '.join(STATUSES)}")
+    if spec.group is not None:
+        validate_name(spec.group, "group")
+    if spec.started_at is not None and spec.ended_at is not None:
+        if spec.ended_at < spec.started_at:
+            raise InvalidInput(
+                f"experiment {spec.name!r}: ended_at is before started_at",
+                hint="Check the start and end times of the experiment.",
+            )
 
 
 def encode_param(value: Any) -> tuple[str, str, float | None]:

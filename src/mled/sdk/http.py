@@ -54,7 +54,6 @@ from typing import Any
 import httpx
 
 from mled.entities import (
-    STATUSES,
     AuditReport,
     Experiment,
     MetricHistory,
@@ -77,7 +76,13 @@ from mled.sdk.http_queries import HttpQueries
 from mled.sdk.http_transport import Transport, segment, unreachable_error
 from mled.sdk.spool import ReplayReport, Spool, SpoolRecord, Unreachable, replay, spool_files
 from mled.settings import Settings
-from mled.validation import encode_param, validate_key, validate_name, validate_tag_value
+from mled.validation import (
+    encode_param,
+    validate_key,
+    validate_name,
+    validate_new_experiment,
+    validate_tag_value,
+)
 from mled.wire import BATCH_MEDIA_TYPE, encode_batch
 
 log = logging.getLogger("mled.sdk.http")
@@ -484,12 +489,7 @@ def _ref(id_or_prefix: str) -> str:
 def _validate_spec(spec: NewExperiment) -> None:
     """The checks the service makes, made before sending: the errors are the embedded ones
     (not the schema's 422), and a spooled creation cannot be refused at replay for them."""
-    validate_name(spec.name, "experiment")
-    validate_name(spec.project, "project")
-    if spec.status not in STATUSES:
-        raise InvalidInput(f"status {spec.status!r} is not one of {', '.join(STATUSES)}")
-    if spec.group is not None:
-        validate_name(spec.group, "group")
+    validate_new_experiment(spec)
     if spec.parent_id is not None:
         _ref(spec.parent_id)
     if spec.reproduction_of is not None:

@@ -19,7 +19,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -28,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, select
 
 from mled.auth.permissions import Action
-from mled.entities import STATUSES, NewExperiment
+from mled.entities import NewExperiment
 from mled.errors import AlreadyExists, InvalidInput
 from mled.ids import is_full_id, new_id
 from mled.service.audit import AuditWriter
@@ -51,7 +50,12 @@ from mled.store.sql.summaries import (
 )
 from mled.store.sql.tables import experiments, metric_chunks, metrics, params, tags
 from mled.store.sql.tables.meta import PREFIX_LENGTH
-from mled.validation import encode_param, validate_key, validate_name, validate_tag_value
+from mled.validation import (
+    encode_param,
+    validate_key,
+    validate_new_experiment,
+    validate_tag_value,
+)
 
 if TYPE_CHECKING:
     from mled.service.context import ServiceContext
@@ -98,63 +102,20 @@ class Prepared:
     chunks: dict[str, EncodedChunk]
 
 
-class Preparer:
-    """Validates and encodes specs (the checks of ``ExperimentService.create``).
-
-    Keys repeat from one experiment to the next, so each distinct key is validated once, and
-    plain floats, ints and bools are encoded without the general ``encode_param``.
-    """
-
-    def __init__(self) -> None:
-        self._keys: dict[tuple[str, str], str] = {}
-
-    def key(self, key: str, kind: str) -> str:
-        known = self._keys.get((kind, key))
-        if known is None:
-            known = self._keys[(kind, key)] = validate_key(key, kind)
-        return known
-
-    def prepare(self, spec: NewExperiment) -> Prepared:
-        validate_name(spec.name, "experiment")
-        validate_name(spec.project, "project")
-        if spec.status not in STATUSES:
-            raise InvalidInput(f"status {spec.status!r} is not one of {', '.join(STATUSES)}")
-        if spec.group is not None:
-            validate_name(spec.group, "group")
-        if spec.started_at is not None and spec.ended_at is not None:
-            if spec.ended_at < spec.started_at:
-                raise InvalidInput(
-                    f"experiment {spec.name!r}: ended_at is before started_at",
-                    hint="Check the start and end times of the experiment.",
-                )
-        encoded = [(self.key(k, "param"), *_encode_param(v)) for k, v in spec.params.items()]
-        tag_values = {self.key(k, "tag"): validate_tag_value(k, v) for k, v in spec.tags.items()}
-        public_id = new_id() if spec.id is None else spec.id.strip().lower()
-        if not is_full_id(public_id):
-            raise InvalidInput(
-                f"{spec.id!r} is not a UUID", hint="Use mled.ids.new_id() or omit it."
-            )
-        return Prepared(spec, public_id, encoded, tag_values, encode_batch(spec.metrics))
-
-
-def _encode_param(value: Any) -> tuple[str, str, float | None]:
-    """``encode_param``, with the common exact types first (same results)."""
-    kind = type(value)
-    if kind is float:
-        return "float", repr(value), value if math.isfinite(value) else None
-    if kind is int and abs(value) < 2**53:
-        return "int", str(value), float(value)
-    return encode_param(value)
-
-
 def prepare(spec: NewExperiment) -> Prepared:
-    """Validate and encode one spec.
+    """Validate and encode one spec (the checks of ``ExperimentService.create``).
 
     Example:
         >>> prepare(NewExperiment(project="p", name="n", params={"lr": 0.1})).params
         [('lr', 'float', '0.1', 0.1)]
     """
-    return Preparer().prepare(spec)
+    validate_new_experiment(spec)
+    encoded = [(validate_key(k, "param"), *encode_param(v)) for k, v in spec.params.items()]
+    tag_values = {validate_key(k, "tag"): validate_tag_value(k, v) for k, v in spec.tags.items()}
+    public_id = new_id() if spec.id is None else spec.id.strip().lower()
+    if not is_full_id(public_id):
+        raise InvalidInput(f"{spec.id!r} is not a UUID", hint="Use mled.ids.new_id() or omit it.")
+    return Prepared(spec, public_id, encoded, tag_values, encode_batch(spec.metrics))
 
 
 class Importer:
@@ -167,8 +128,7 @@ class Importer:
     def run(self, specs: Sequence[NewExperiment], batch_size: int = DEFAULT_BATCH) -> list[str]:
         if not 1 <= batch_size <= MAX_BATCH:
             raise InvalidInput(f"batch_size must be between 1 and {MAX_BATCH}")
-        preparer = Preparer()
-        prepared = [preparer.prepare(s) for s in specs]
+        prepared = [prepare(s) for s in specs]
         if len({p.public_id for p in prepared}) != len(prepared):
             raise InvalidInput("two of the experiments to import have the same id")
         for i in range(0, len(prepared), batch_size):

@@ -20,7 +20,7 @@ from mled.errors import (
 )
 from mled.service.audit import AuditWriter, canonical_json
 from mled.service.authorization import authorize
-from mled.service.bulk import DEFAULT_BATCH, Importer, Preparer
+from mled.service.bulk import DEFAULT_BATCH, Importer, prepare
 from mled.service.context import ServiceContext
 from mled.service.projects import ProjectService
 from mled.store.sql import experiments as rows
@@ -78,7 +78,7 @@ class ExperimentService:
         audit event listing the digests of its metric chunks) and read back in the same
         transaction. A retried call with the same ``spec.id`` returns the first result.
         """
-        prepared = Preparer().prepare(spec)
+        prepared = prepare(spec)
         importer = Importer(self._ctx, self)
 
         def run(conn: Connection, audit: AuditWriter) -> Experiment:

@@ -40,6 +40,7 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from mled.entities import MetricSummary
+from mled.store.sql.keys import insert_rows
 from mled.store.sql.tables import experiment_summaries, metrics, params, tags
 
 RECORD = struct.Struct("<dddqqd")
@@ -110,8 +111,6 @@ def decode_metrics(keys: str, packed: bytes) -> dict[str, MetricSummary]:
 
 def insert_summaries(conn: Connection, rows: Sequence[tuple[int, SummaryValues]]) -> None:
     """Insert the summaries of experiments created in this transaction."""
-    from mled.store.sql.keys import insert_rows
-
     columns = ("experiment_id", "params", "tags", "metric_keys", "metric_values")
     insert_rows(conn, experiment_summaries, columns, [(pk, *v) for pk, v in rows])
 
