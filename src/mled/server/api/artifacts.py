@@ -47,6 +47,11 @@ UPLOAD_ERRORS = problems(400, 401, 403, 404, 409, 415, 422, 503)
 OCTET_STREAM = "application/octet-stream"
 DIGEST_HEADER = "X-MLED-Digest"
 SIZE_HEADER = "X-MLED-Size"
+STREAM_RESPONSES = {
+    **READ_ERRORS,
+    200: {"content": {OCTET_STREAM: {}}, "description": "The bytes."},
+}
+"""Responses of a route that streams stored bytes."""
 
 
 async def _store_body(
@@ -143,10 +148,7 @@ def list_artifacts(
 @router.get(
     "/experiments/{experiment_id}/artifacts/{path:path}",
     openapi_extra=permission(Action.READ),
-    responses={
-        **READ_ERRORS,
-        200: {"content": {"application/octet-stream": {}}, "description": "The bytes."},
-    },
+    responses=STREAM_RESPONSES,
     response_class=StreamingResponse,
 )
 def download_artifact(

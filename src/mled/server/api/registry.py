@@ -26,7 +26,13 @@ from mled.artifacts.entities import (
     ModelVersion,
 )
 from mled.auth.permissions import Action
-from mled.server.api.artifacts import DIGEST_HEADER, READ_ERRORS, SIZE_HEADER, WRITE_ERRORS
+from mled.server.api.artifacts import (
+    DIGEST_HEADER,
+    READ_ERRORS,
+    SIZE_HEADER,
+    STREAM_RESPONSES,
+    WRITE_ERRORS,
+)
 from mled.server.asset_schemas import (
     AliasIn,
     ArtifactPath,
@@ -116,10 +122,7 @@ def stored_dataset_version(
 @router.get(
     "/dataset-versions/{ref}/files/{path:path}",
     openapi_extra=permission(Action.READ),
-    responses={
-        **READ_ERRORS,
-        200: {"content": {"application/octet-stream": {}}, "description": "The bytes."},
-    },
+    responses=STREAM_RESPONSES,
     response_class=StreamingResponse,
 )
 def download_dataset_file(
