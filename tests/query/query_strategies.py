@@ -161,3 +161,14 @@ queries: st.SearchStrategy[Query] = st.builds(
     order_by=st.lists(order_items, max_size=3).map(tuple),
     limit=st.one_of(st.none(), st.none(), st.integers(0, 30)),
 )
+
+walked_orders = st.builds(
+    OrderItem, st.builds(Metric, st.sampled_from([*METRIC_KEYS, "missing"])), st.booleans()
+)
+walked_queries: st.SearchStrategy[Query] = st.builds(
+    Query,
+    where=st.one_of(expressions, st.none()),
+    order_by=st.tuples(walked_orders),
+    limit=st.one_of(st.none(), st.none(), st.integers(0, 30)),
+)
+"""Queries sorted by one metric's last value alone: the ones that walk the metric index."""

@@ -1,7 +1,9 @@
 """Query plans on a store shaped like the benchmark's (20 params, 10 metrics, 5 tags each).
 
 ``metrics.m0 > 0.5 and params.p3 = 'a' order by metrics.m1 desc limit 100`` must be answered
-from indexes, never by a full scan. The planner decides from the statistics' proportions, so
+from indexes, never by a full scan, both by the planner's own statement and by the walk of the
+``metrics.m1`` index (see mled.query.walk), whose windows must seek the index, not scan it.
+The planner decides from the statistics' proportions, so
 20,000 experiments give the plan of 100,000 in a fifth of the set-up time. How fast it runs
 is measured by the search benchmark (``bench/run_all.py --only search``, figures in
 docs/benchmarks.md), not asserted here.
@@ -13,6 +15,7 @@ import random
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine
@@ -103,3 +106,22 @@ def test_q1_uses_indexes_not_a_scan(big: Engine) -> None:
     with big.connect() as conn:
         plan = [row[3] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql)]
     assert not [step for step in plan if step.startswith("SCAN")], plan
+
+
+def _plan(engine: Engine, stmt: Any) -> list[str]:
+    sql = str(stmt.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
+    with engine.connect() as conn:
+        return [row[3] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql)]
+
+
+def test_q1_walks_the_sort_index_in_windows_that_seek_it(big: Engine) -> None:
+    search = compile_search(parse_query(Q1), project_ids=[1, 2], limit=100, now=0.0)
+    assert search.walk is not None
+    for after in (None, (0.75, 1234)):
+        plan = _plan(big, search.walk.window(after, 202))
+        assert any("USING COVERING INDEX ix_metrics_key_last_experiment_id" in s for s in plan)
+        assert [s for s in plan if s.startswith("SCAN")] == ["SCAN walk"], plan
+    with big.connect() as conn:
+        walked = search.fetch(lambda stmt: conn.execute(stmt).all())
+        planned = conn.execute(search.statement).all()
+    assert [tuple(r) for r in walked] == [tuple(r) for r in planned]

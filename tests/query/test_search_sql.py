@@ -7,8 +7,10 @@ evaluator's on the same experiments.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,7 +18,7 @@ from hypothesis import strategies as st
 from query_cases import FILTERS, ORDERS
 from query_dataset import Loaded, Loader, empty_tables, load, population
 from query_factories import BASE, make_experiment, zoo_experiments
-from query_strategies import NOW, queries
+from query_strategies import NOW, queries, walked_queries
 from sqlalchemy import Connection, Engine, create_engine
 
 from mled.query.ast import Query
@@ -53,8 +55,22 @@ def datasets(engine: Engine) -> tuple[Loaded, Loaded]:
     return zoo, pop
 
 
+WALKS: list[dict[str, int]] = [
+    {},  # the defaults: small results are read in one window
+    {"first_window": 1, "budget": 4},  # gives up on the index almost at once
+    {"first_window": 2, "budget": 1_000},  # many small windows, then the index runs out
+]
+"""Sizes of the metric-index walk (see mled.query.walk), to take each of its branches."""
+
+
 def run_sql(
-    conn: Connection, query: Query, project_ids: list[int] | None, *, page_size: int, now: float
+    conn: Connection,
+    query: Query,
+    project_ids: list[int] | None,
+    *,
+    page_size: int,
+    now: float,
+    walk: dict[str, int] | None = None,
 ) -> list[int]:
     """All result keys, fetched page by page."""
     out: list[int] = []
@@ -63,7 +79,8 @@ def run_sql(
         search = compile_search(
             query, project_ids=project_ids, page_token=token, limit=page_size, now=now
         )
-        page, token = search.paginate(conn.execute(search.statement).all())
+        rows = search.fetch(lambda stmt: conn.execute(stmt).all(), **(walk or {}))
+        page, token = search.paginate(rows)
         out.extend(page)
         if token is None:
             return out
@@ -94,9 +111,9 @@ def test_documented_orders(
     zoo = datasets[0]
     by_pk = {pk: e for e, pk in zoo.pk.items()}
     with engine.connect() as conn:
-        for page_size in (1, 3, 100):
+        for page_size, walk in itertools.product((1, 3, 100), WALKS):
             query = parse_query(text)
-            got = run_sql(conn, query, zoo.project_ids, page_size=page_size, now=ZOO_NOW)
+            got = run_sql(conn, query, zoo.project_ids, page_size=page_size, now=ZOO_NOW, walk=walk)
             assert [by_pk[pk] for pk in got] == expected
 
 
@@ -118,6 +135,28 @@ def test_sql_matches_the_oracle(
     assert oracle(data, reparsed, NOW) == expected
 
 
+@settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(query=walked_queries, page_size=st.integers(1, 40), walk=st.sampled_from(WALKS))
+def test_metric_index_walk_matches_the_oracle(
+    engine: Engine,
+    datasets: tuple[Loaded, Loaded],
+    query: Query,
+    page_size: int,
+    walk: dict[str, int],
+) -> None:
+    """Sorted by one metric: the index walk gives the oracle's rows and order, page by page,
+    whether it finds the page in the index, gives up on it, or runs out of it."""
+    data = datasets[1]
+    expected = oracle(data, query, NOW)
+    with engine.connect() as conn:
+        got = run_sql(conn, query, data.project_ids, page_size=page_size, now=NOW, walk=walk)
+    assert got == expected, to_text(query)
+
+
 def test_search_is_restricted_to_the_given_projects(
     engine: Engine, datasets: tuple[Loaded, Loaded]
 ) -> None:
@@ -131,17 +170,24 @@ def test_search_is_restricted_to_the_given_projects(
     assert len(everything) == len(zoo.pk) + len(pop.pk)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "metrics.acc is not null order by metrics.acc desc, name",
+        "order by metrics.acc desc",  # walks the metric index
+    ],
+)
 def test_pages_are_stable_under_concurrent_inserts(
-    engine: Engine, datasets: tuple[Loaded, Loaded]
+    engine: Engine, datasets: tuple[Loaded, Loaded], text: str
 ) -> None:
     """Rows inserted between two pages never make the next page repeat or skip old rows."""
     data = datasets[1]
-    query = parse_query("metrics.acc is not null order by metrics.acc desc, name")
+    query = parse_query(text)
     before = oracle(data, query, NOW)
     assert len(before) > 20
     with engine.connect() as conn:
         first = compile_search(query, project_ids=data.project_ids, limit=10, now=NOW)
-        page1, token = first.paginate(conn.execute(first.statement).all())
+        page1, token = first.paginate(first.fetch(lambda stmt: conn.execute(stmt).all()))
     newcomers = [
         make_experiment(f"z{i}", project="proj-a", name=n, metrics={"acc": [v]})
         for i, (n, v) in enumerate([("aaa", 2e300), ("zzz", -2e300), ("mmm", 0.5), ("m", 0.91)])
@@ -156,7 +202,7 @@ def test_pages_are_stable_under_concurrent_inserts(
                 search = compile_search(
                     query, project_ids=data.project_ids, page_token=token, limit=10
                 )
-                page, token = search.paginate(conn.execute(search.statement).all())
+                page, token = search.paginate(search.fetch(lambda stmt: conn.execute(stmt).all()))
                 rest.extend(page)
         seen = page1 + rest
         assert len(seen) == len(set(seen))
@@ -214,3 +260,55 @@ def test_long_text_values_compare_in_full(engine: Engine, datasets: tuple[Loaded
             for table in (params, tags, experiments):
                 key = table.c.id if table is experiments else table.c.experiment_id
                 conn.execute(table.delete().where(key >= 200_000))
+
+
+def _counted_fetch(
+    conn: Connection, query: Query, project_ids: list[int], limit: int, **walk: int
+) -> tuple[list[int], list[str]]:
+    """The first page and the statements run for it (``walk`` for the index, else ``plan``)."""
+    search = compile_search(query, project_ids=project_ids, limit=limit, now=NOW)
+    kinds: list[str] = []
+
+    def run(stmt: Any) -> list[Any]:
+        kinds.append("walk" if "walk_m" in str(stmt) else "plan")
+        return list(conn.execute(stmt).all())
+
+    ids, _ = search.paginate(search.fetch(run, **walk))
+    return ids, kinds
+
+
+def test_a_top_page_is_found_in_one_window_of_the_index(
+    engine: Engine, datasets: tuple[Loaded, Loaded]
+) -> None:
+    data = datasets[1]
+    query = parse_query("order by metrics.acc desc")
+    with engine.connect() as conn:
+        ids, kinds = _counted_fetch(conn, query, data.project_ids, 5)
+    assert ids == oracle(data, query, NOW)[:5]
+    assert kinds == ["walk"]
+
+
+def test_a_selective_filter_hands_the_page_to_the_planner(
+    engine: Engine, datasets: tuple[Loaded, Loaded]
+) -> None:
+    """No hit in the first windows: the estimate exceeds the budget and the plan finishes."""
+    data = datasets[1]
+    query = parse_query("name = 'no such run' order by metrics.acc")
+    with engine.connect() as conn:
+        ids, kinds = _counted_fetch(conn, query, data.project_ids, 5, first_window=4, budget=50)
+    assert ids == []
+    assert kinds[-1] == "plan"
+    assert 1 <= kinds.count("walk") <= 3
+
+
+def test_experiments_without_the_metric_come_after_the_walked_ones(
+    engine: Engine, datasets: tuple[Loaded, Loaded]
+) -> None:
+    """The index runs out (missing or NaN values sort last): the plan adds the rest."""
+    data = datasets[1]
+    query = parse_query("order by metrics.acc")
+    expected = oracle(data, query, NOW)
+    with engine.connect() as conn:
+        ids, kinds = _counted_fetch(conn, query, data.project_ids, len(expected))
+    assert ids == expected
+    assert kinds == ["walk", "plan"]

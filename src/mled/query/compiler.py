@@ -19,13 +19,24 @@ Example:
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, FromClause, Select, Table, and_, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    Select,
+    Table,
+    and_,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+)
 
 from mled.errors import InvalidInput
 from mled.query.ast import (
@@ -55,6 +66,7 @@ from mled.query.conditions import (
 from mled.query.dialect import BinaryCollate
 from mled.query.fields import TIME_OR_NUMBER_ATTRIBUTES
 from mled.query.pagination import ColumnKind, PageToken, SortValue, fingerprint
+from mled.query.walk import BUDGET, FIRST_WINDOW, MetricWalk, Position, fetch_walked
 from mled.store.sql.tables import dataset_inputs, experiments, projects, users
 
 MAX_PAGE_SIZE = 10_000
@@ -175,11 +187,14 @@ def _attribute_sort(field: Attribute, desc: bool) -> SortColumn:
     return SortColumn(BinaryCollate(col), desc, "text")
 
 
-def _after(columns: Sequence[SortColumn], token: PageToken) -> ColumnElement[bool]:
-    """Rows strictly after the token's row in (sort keys, missing last, id desc) order."""
+def _after(
+    columns: Sequence[SortColumn], values: Sequence[SortValue], last_key: int
+) -> ColumnElement[bool]:
+    """Rows strictly after the row with sort ``values`` and key ``last_key`` in (sort keys,
+    missing last, id desc) order."""
     ties: list[ColumnElement[bool]] = []
     branches: list[ColumnElement[bool]] = []
-    for col, value in zip(columns, token.values, strict=True):
+    for col, value in zip(columns, values, strict=True):
         if value is None:
             ties.append(col.expr.is_(None))  # only other missing values can follow
             continue
@@ -187,7 +202,7 @@ def _after(columns: Sequence[SortColumn], token: PageToken) -> ColumnElement[boo
         beyond = col.expr < value_bound if col.descending else col.expr > value_bound
         branches.append(and_(*ties, or_(beyond, col.expr.is_(None))))
         ties.append(col.expr == value_bound)
-    branches.append(and_(*ties, E.id < bound(token.last_key)))
+    branches.append(and_(*ties, E.id < bound(last_key)))
     return or_(*branches)
 
 
@@ -215,6 +230,31 @@ class CompiledSearch:
     seen: int
     now: float
     total_limit: int | None
+    walk: MetricWalk | None = None
+
+    def fetch(
+        self,
+        run: Callable[[Select[Any]], Sequence[Sequence[Any]]],
+        *,
+        first_window: int = FIRST_WINDOW,
+        budget: int = BUDGET,
+    ) -> list[Any]:
+        """The rows of this page (and one more, if there is a next page), for :meth:`paginate`.
+
+        ``run`` executes a statement and returns its rows. A page sorted by one metric alone
+        walks that metric's index (see :mod:`mled.query.walk`, which ``first_window`` and
+        ``budget`` tune); any other runs :attr:`statement`.
+
+        Example:
+            >>> from mled.query.parser import parse_query
+            >>> search = compile_search(parse_query("status = 'failed'"), limit=2, now=0.0)
+            >>> search.fetch(lambda stmt: [(9,), (8,)])
+            [(9,), (8,)]
+        """
+        if self.walk is None or self.page_size == 0:
+            return list(run(self.statement))
+        want = self.page_size + 1
+        return fetch_walked(self.walk, run, want=want, first_window=first_window, budget=budget)
 
     def next_page_token(self, row: Sequence[Any]) -> str:
         """Token of the page that starts after ``row`` (the last row of the current page).
@@ -292,19 +332,45 @@ def compile_search(
     for j in outer:
         source = source.outerjoin(j.target, j.onclause)
     labels = [c.expr.label(f"sort_{i}") for i, c in enumerate(columns)]
-    stmt = select(E.id, *labels).select_from(source).where(*where)
-    if project_ids is not None:
-        stmt = stmt.where(E.project_id.in_(list(project_ids)))
+    scope = [] if project_ids is None else [E.project_id.in_(list(project_ids))]
+    base = select(E.id, *labels).select_from(source).where(*where, *scope)
     if token is not None:
-        stmt = stmt.where(_after(columns, token))
+        base = base.where(_after(columns, token.values, token.last_key))
     order = [(c.expr.desc() if c.descending else c.expr.asc()).nulls_last() for c in columns]
-    stmt = stmt.order_by(*order, E.id.desc()).limit(page_size + 1 if page_size else 0)
+
+    def rest(after: Position | None, limit: int) -> Select[Any]:
+        stmt = base if after is None else base.where(_after(columns, after[:1], after[1]))
+        return stmt.order_by(*order, E.id.desc()).limit(limit)
+
+    walk = None
+    if _walkable(query, token):
+        field = query.order_by[0].field
+        assert isinstance(field, Metric)
+        exists = [
+            select(literal(1)).select_from(j.target).where(j.onclause).exists() for j in inner
+        ]
+        conditions = [*exists, *where, *scope]
+        hit = and_(*conditions) if conditions else true()
+        start = None if token is None else (float(token.values[0] or 0.0), token.last_key)
+        walk = MetricWalk(field.key, query.order_by[0].descending, hit, start, rest)
     return CompiledSearch(
-        statement=stmt,
+        statement=rest(None, page_size + 1 if page_size else 0),
         page_size=page_size,
         columns=tuple(columns),
         fingerprint=fp,
         seen=seen,
         now=when,
         total_limit=query.limit,
+        walk=walk,
     )
+
+
+def _walkable(query: Query, token: PageToken | None) -> bool:
+    """Whether the page can walk a metric index: sorted by one metric's last value alone
+    (more keys would break its ties), and not already past the experiments that have one."""
+    if len(query.order_by) != 1:
+        return False
+    field = query.order_by[0].field
+    if not isinstance(field, Metric) or field.agg != "last":
+        return False
+    return token is None or token.values[0] is not None

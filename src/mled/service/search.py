@@ -25,7 +25,7 @@ import logging
 import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
@@ -144,7 +144,7 @@ class SearchService:
                 limit=size,
                 now=self._ctx.clock(),
             )
-            ids, token = search.paginate(rows.fetch_plain(conn, search.statement))
+            ids, token = search.paginate(search.fetch(partial(rows.fetch_plain, conn)))
             return Page(rows.load_experiments(conn, ids, light=True), token)
 
         return self._ctx.read(run)
