@@ -32,7 +32,6 @@ from sqlalchemy import (
     Table,
     and_,
     func,
-    literal,
     or_,
     select,
     true,
@@ -346,13 +345,13 @@ def compile_search(
     if _walkable(query, token):
         field = query.order_by[0].field
         assert isinstance(field, Metric)
-        exists = [
-            select(literal(1)).select_from(j.target).where(j.onclause).exists() for j in inner
-        ]
-        conditions = [*exists, *where, *scope]
+        # The filter's row tests become LEFT JOINs of each walked row (a key lookup each).
+        found = [j.target.c.experiment_id.is_not(None) for j in inner]
+        conditions = [*found, *where, *scope]
         hit = and_(*conditions) if conditions else true()
         start = None if token is None else (float(token.values[0] or 0.0), token.last_key)
-        walk = MetricWalk(field.key, query.order_by[0].descending, hit, start, rest)
+        tests = tuple((j.target, j.onclause) for j in inner)
+        walk = MetricWalk(field.key, query.order_by[0].descending, hit, start, rest, tests)
     return CompiledSearch(
         statement=rest(None, page_size + 1 if page_size else 0),
         page_size=page_size,

@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy import ColumnElement, FromClause, Select, or_, select
 
 from mled.query.conditions import E, bound
 from mled.store.sql.tables import experiments, metrics
@@ -61,6 +61,7 @@ class MetricWalk:
     hit: ColumnElement[bool]
     start: Position | None
     rest: Callable[[Position | None, int], Select[Any]]
+    tests: tuple[tuple[FromClause, ColumnElement[bool]], ...] = ()
 
     def window(self, after: Position | None, size: int) -> Select[Any]:
         """The next ``size`` index rows after ``after``, each with its ``hit`` flag."""
@@ -79,9 +80,12 @@ class MetricWalk:
         direction = m.c.last.desc() if self.descending else m.c.last.asc()
         inner = rows.order_by(direction, m.c.experiment_id.desc()).limit(size).subquery("walk")
         order = inner.c.v.desc() if self.descending else inner.c.v.asc()
+        source = inner.join(experiments, E.id == inner.c.eid)
+        for target, onclause in self.tests:
+            source = source.outerjoin(target, onclause)
         return (
             select(inner.c.eid, inner.c.v, self.hit.label("hit"))
-            .select_from(inner.join(experiments, E.id == inner.c.eid))
+            .select_from(source)
             .order_by(order, inner.c.eid.desc())
         )
 
