@@ -22,6 +22,7 @@ from mled.store.sql.frozen import frozen_builder
 from mled.store.sql.loading import decode_param, load_experiments
 from mled.store.sql.store import SqlStore
 from mled.store.sql.summaries import (
+    decode_document,
     decode_metrics,
     derive_summary,
     encode_metrics,
@@ -74,7 +75,7 @@ def _same(a: Any, b: Any) -> bool:
 @given(st.dictionaries(keys, param_values, max_size=8))
 def test_params_decode_to_exactly_what_the_tables_give(params: dict[str, Any]) -> None:
     stored = {k: encode_param(v)[:2] for k, v in params.items()}
-    decoded = json.loads(encode_params(stored))
+    decoded = decode_document(encode_params(stored))  # as loading reads it
     assert list(decoded) == sorted(stored)
     for key, (vtype, text) in stored.items():
         assert _same(decoded[key], decode_param(vtype, text)), (key, vtype, text)
@@ -83,7 +84,7 @@ def test_params_decode_to_exactly_what_the_tables_give(params: dict[str, Any]) -
 @settings(max_examples=200, deadline=None)
 @given(st.dictionaries(keys, st.text(max_size=30), max_size=6))
 def test_tags_round_trip(tags: dict[str, str]) -> None:
-    assert json.loads(encode_tags(tags)) == tags
+    assert json.loads(encode_tags(tags)) == decode_document(encode_tags(tags)) == tags
 
 
 finite_or_none = st.none() | st.floats(allow_nan=False)
@@ -207,3 +208,22 @@ def test_an_experiment_without_its_summary_row_loads_from_the_tables(
     store.write(lambda conn: conn.execute(experiment_summaries.delete()))
     after = store.read(load)
     assert after == before == services.experiments.get(exp.id)
+
+
+def test_seeds_and_capture_beyond_64_bits_load_as_exact_ints(services: Services) -> None:
+    """They are decoded with orjson, which would read such ints as floats."""
+    exp = services.experiments.create(
+        _spec(
+            "seeded",
+            params={"seed": 2**64, "neg": -(2**63) - 1, "cfg": {"ids": [2**70, 1]}},
+            seeds={"torch": 2**70, "numpy": 2**32},
+            environment={"hash": 2**100, "load": math.nan},
+        )
+    )
+    got = services.experiments.get(exp.id)
+    assert got.params == {"seed": 2**64, "neg": -(2**63) - 1, "cfg": {"ids": [2**70, 1]}}
+    assert type(got.params["seed"]) is int
+    assert got.seeds == {"torch": 2**70, "numpy": 2**32}
+    assert type(got.seeds["torch"]) is int
+    assert got.environment == {"hash": 2**100, "load": "NaN"}
+    assert type(got.environment["hash"]) is int

@@ -25,9 +25,9 @@ from typing import Any
 
 from sqlalchemy import BindParameter, Connection, Select, bindparam, select
 
-from mled.entities import Experiment, MetricSummary
+from mled.entities import Experiment
 from mled.store.sql.frozen import frozen_builder
-from mled.store.sql.summaries import decode_metrics, derive_summary
+from mled.store.sql.summaries import decode_document, decode_metrics_and_lasts, derive_summary
 from mled.store.sql.tables import experiment_summaries, experiments, projects, users
 
 IN_CHUNK = 900  # keeps IN (...) lists well under every dialect's bound-parameter limit
@@ -47,7 +47,7 @@ def decode_param(value_type: str, value_text: str) -> Any:
 
 
 def _json(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
+    return None if text is None else decode_document(text)
 
 
 def chunks(items: Sequence[int]) -> Iterable[Sequence[int]]:
@@ -182,58 +182,42 @@ def _load(conn: Connection, pks: Sequence[int], light: bool) -> list[Experiment]
     projects_ = _names(conn, "project", {r[2] for r in rows})
     owners = _names(conn, "user", {r[5] for r in rows})
     origins = _names(conn, "experiment", {r[10] for r in rows} | {r[14] for r in rows})
-    loads = json.loads
+    decode = decode_document
+    build = _build_experiment
+    time = _time
     found: dict[int, Experiment] = {}
+    # One loop body, with no helper call and no intermediate tuples per row: a search can load
+    # 100,000 experiments, where every microsecond per row is a tenth of a second.
     for row in rows:
-        summary = row[15:19]
-        if summary[0] is None:
-            summary = derive_summary(conn, row[0])
-        p, t, keys, packed = summary
-        found[row[0]] = _entity(
-            row,
-            (projects_[row[2]], owners[row[5]], origins[row[10]], origins[row[14]]),
-            loads(p),
-            loads(t),
-            decode_metrics(keys, packed),
-            light,
+        (pk, public_id, project_pk, name, status, owner_pk, created, started, ended) = row[:9]
+        (group, parent_pk, notes, seeds, error, original_pk, p, t, keys, packed) = row[9:19]
+        if p is None:
+            p, t, keys, packed = derive_summary(conn, pk)
+        summaries, lasts = decode_metrics_and_lasts(keys, packed)
+        found[pk] = build(
+            public_id,
+            projects_[project_pk],
+            name,
+            status,
+            owners[owner_pk],
+            time(created, UTC),
+            None if started is None else time(started, UTC),
+            None if ended is None else time(ended, UTC),
+            group,
+            origins[parent_pk],
+            notes,
+            decode(p),
+            lasts,
+            summaries,
+            decode(t),
+            None if light else _json(row[19]),  # source
+            None if light else _json(row[20]),  # command
+            None if light else _json(row[21]),  # environment
+            None if seeds is None else decode(seeds),
+            error,
+            origins[original_pk],
         )
     return [found[pk] for pk in pks if pk in found]
-
-
-def _entity(
-    r: Any,
-    names: tuple[str, str, str | None, str | None],
-    p: dict[str, Any],
-    t: dict[str, str],
-    m: dict[str, MetricSummary],
-    light: bool,
-) -> Experiment:
-    (_, public_id, _, name, status, _, created, started, ended) = r[:9]
-    (group, _, notes, seeds, error, _) = r[9:15]
-    project, owner, parent, repro = names
-    return _build_experiment(
-        public_id,
-        project,
-        name,
-        status,
-        owner,
-        _time(created, UTC),
-        None if started is None else _time(started, UTC),
-        None if ended is None else _time(ended, UTC),
-        group,
-        parent,
-        notes,
-        p,
-        {k: s.last for k, s in m.items()},
-        m,
-        t,
-        None if light else _json(r[19]),  # source
-        None if light else _json(r[20]),  # command
-        None if light else _json(r[21]),  # environment
-        _json(seeds),
-        error,
-        repro,
-    )
 
 
 _build_experiment = frozen_builder(Experiment)  # fields in declaration order
