@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, delete, func, select, update
 
 from mled.entities import AuditReport, NewExperiment
 from mled.service import Services
+from mled.store.sql.audit import read_head
 from mled.store.sql.store import SqlStore
 from mled.store.sql.tables import audit_events, experiments, metric_chunks, metrics
 
@@ -273,3 +274,38 @@ def test_new_events_after_verification_keep_the_chain_valid(
     report = services.audit.verify()
     assert report.ok
     assert report.events_checked == logged.events + 1
+
+
+def test_a_creation_is_one_event_that_moves_the_head(services: Services, store: SqlStore) -> None:
+    services.projects.create("vision")
+    before = services.audit.events(limit=1000)
+    exp = services.experiments.create(
+        NewExperiment(
+            project="vision",
+            name="resnet",
+            params={"lr": 0.1, "opt": "adam"},
+            tags={"team": "cv"},
+            metrics={"loss": ([0, 1], [1.0, 2.0], [0.5, float("nan")])},
+        )
+    )
+    (event,) = services.audit.events(after_seq=before[-1].seq, limit=1000)
+    assert (event.seq, event.prev_hash) == (before[-1].seq + 1, before[-1].hash)
+    assert (event.action, event.object_type, event.object_id) == (
+        "experiment.create",
+        "experiment",
+        exp.id,
+    )
+    assert event.after["params"] == {"lr": ["float", "0.1"], "opt": ["str", "adam"]}
+    assert event.after["tags"] == {"team": "cv"}
+    assert event.after["points"] == 2
+    assert set(event.after["chunks"]) == {"loss"}
+    with store.engine.connect() as conn:
+        head = read_head(conn)
+        created = conn.execute(
+            select(experiments.c.created_at).where(experiments.c.public_id == exp.id)
+        ).scalar_one()
+        chunk_seq = conn.execute(select(metric_chunks.c.audit_seq)).scalar_one()
+    assert head == (event.seq, event.hash)
+    assert event.time == created  # the event and the row share the transaction's clock
+    assert chunk_seq == event.seq
+    assert services.audit.verify().ok

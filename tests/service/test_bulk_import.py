@@ -153,3 +153,22 @@ def test_the_first_search_of_a_large_sqlite_store_gathers_statistics(
         assert _stat_rows(fresh) > 0
     finally:
         fresh.close()
+
+
+def test_batches_with_and_without_metrics_get_their_own_keys(services: Services) -> None:
+    """Keys for experiments and metric rows are reserved together, a batch without metrics
+    reserving none for them; every history must come back under its own experiment."""
+    no_metrics = [spec(i, metrics={}) for i in range(3)]
+    mixed = [spec(i, metrics={} if i % 2 else {"m": ([0], [1.0], [float(i)])}) for i in range(5)]
+    first = services.experiments.import_many(no_metrics)
+    second = services.experiments.import_many(mixed, batch_size=2)
+    single = services.experiments.create(spec(9, metrics={"m": ([0], [1.0], [9.0])}))
+    for exp_id in first:
+        assert services.experiments.get(exp_id).metrics == {}
+    for i, exp_id in enumerate(second):
+        expected = {} if i % 2 else {"m": float(i)}
+        assert services.experiments.get(exp_id).metrics == expected
+        if not i % 2:
+            assert list(services.metrics.history(exp_id, "m").values) == [float(i)]
+    assert list(services.metrics.history(single.id, "m").values) == [9.0]
+    assert services.audit.verify().ok

@@ -193,7 +193,7 @@ class AuditWriter:
     now: float
     seq: int = 0
     hash: str = ""
-    _rows: list[dict[str, Any]] = field(default_factory=list)
+    _rows: list[tuple[Any, ...]] = field(default_factory=list)
 
     @classmethod
     def open(cls, conn: Connection, actor: str, now: float) -> AuditWriter:
@@ -219,19 +219,8 @@ class AuditWriter:
         b, a = canonical_json(before), canonical_json(after)
         h = event_hash(seq, self.now, self.actor, action, object_type, object_id, b, a, self.hash)
         self._rows.append(
-            {
-                "seq": seq,
-                "time": self.now,
-                "actor": self.actor,
-                "action": action,
-                "object_type": object_type,
-                "object_id": object_id,
-                "before": b,
-                "after": a,
-                "prev_hash": self.hash,
-                "hash": h,
-            }
-        )
+            (seq, self.now, self.actor, action, object_type, object_id, b, a, self.hash, h)
+        )  # in the order of audit_rows.EVENT_COLUMNS
         self.seq, self.hash = seq, h
         return seq
 

@@ -37,10 +37,11 @@ from mled.store.sql.codec import EncodedChunk
 from mled.store.sql.keys import (
     insert_rows,
     refresh_statistics,
-    reserve_ids,
+    reserve_keys,
     statistics_stale,
 )
 from mled.store.sql.metrics import SummaryRow
+from mled.store.sql.projects import ProjectRow
 from mled.store.sql.summaries import (
     SummaryValues,
     encode_metrics,
@@ -102,6 +103,19 @@ class Prepared:
     chunks: dict[str, EncodedChunk]
 
 
+@dataclass(frozen=True, slots=True)
+class Written:
+    """One experiment as :meth:`Importer.write` inserted it: what its entity is built from
+    (see :func:`mled.store.sql.loading.written_experiment`)."""
+
+    pk: int
+    row: dict[str, Any]
+    """The inserted ``experiments`` row by column, without ``id``."""
+    names: tuple[str, str, str | None, str | None]
+    """The project's name, the owner's username, the parent's and the original's public IDs."""
+    summary: SummaryValues
+
+
 def prepare(spec: NewExperiment) -> Prepared:
     """Validate and encode one spec (the checks of ``ExperimentService.create``).
 
@@ -144,26 +158,30 @@ class Importer:
 
     def write(
         self, conn: Connection, audit: AuditWriter, batch: list[Prepared], action: str
-    ) -> list[int]:
+    ) -> list[Written]:
         """Insert ``batch`` with one multi-row ``INSERT`` per table and one audit event
-        (``action``) per experiment, in the caller's transaction; returns the new keys."""
-        project_pks: dict[str, int] = {}
+        (``action``) per experiment, in the caller's transaction; returns what was written,
+        in the order of ``batch``."""
+        projects: dict[str, ProjectRow] = {}
         for name in dict.fromkeys(p.spec.project for p in batch):
             project = self._service._projects.get_or_create(conn, audit, name)
             authorize(conn, self._ctx.actor, Action.LOG, project.pk, project.entity.name)
-            project_pks[name] = project.pk
-        values = [
+            projects[name] = project
+        rows = [
             self._service._row_values(
-                conn, p.spec, p.public_id, project_pks[p.spec.project], audit.now
+                conn, p.spec, p.public_id, projects[p.spec.project].pk, audit.now
             )
             for p in batch
         ]
-        pks = reserve_ids(conn, experiments, len(values))
-        columns = ["id", *values[0]]
+        pks, metric_keys = reserve_keys(
+            conn,
+            [(experiments, len(batch)), (metrics, sum(len(p.chunks) for p in batch))],
+        )
+        values = [v for v, _ in rows]
         insert_rows(
             conn,
             experiments,
-            columns,
+            ["id", *values[0]],
             [(pk, *v.values()) for pk, v in zip(pks, values, strict=True)],
         )
         param_rows: list[tuple[Any, ...]] = []
@@ -171,7 +189,7 @@ class Importer:
         summary_rows: list[tuple[Any, ...]] = []
         chunk_rows: list[tuple[Any, ...]] = []
         summaries: list[tuple[int, SummaryValues]] = []
-        metric_pks = iter(reserve_ids(conn, metrics, sum(len(p.chunks) for p in batch)))
+        metric_pks = iter(metric_keys)
         for pk, p in zip(pks, batch, strict=True):
             param_rows.extend(
                 (pk, key, vtype, text, num, text[:PREFIX_LENGTH])
@@ -206,7 +224,11 @@ class Importer:
         insert_rows(conn, metrics, METRIC_COLUMNS, summary_rows)
         insert_rows(conn, metric_chunks, CHUNK_COLUMNS, chunk_rows)
         insert_summaries(conn, summaries)
-        return pks
+        owner = self._ctx.actor.username
+        return [
+            Written(pk, v, (projects[p.spec.project].entity.name, owner, *links), summary)
+            for (pk, summary), (v, links), p in zip(summaries, rows, batch, strict=True)
+        ]
 
     def _new_only(self, conn: Connection, batch: list[Prepared]) -> list[Prepared]:
         """Leave out experiments this user already imported with the same id (a retry)."""

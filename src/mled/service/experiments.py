@@ -75,17 +75,21 @@ class ExperimentService:
         """Create an experiment with its params, tags and metrics in one transaction.
 
         It is written like one experiment of ``import_many`` (one ``experiment.create``
-        audit event listing the digests of its metric chunks) and read back in the same
-        transaction. A retried call with the same ``spec.id`` returns the first result.
+        audit event listing the digests of its metric chunks); the experiment returned is
+        what :meth:`get` would return. A retried call with the same ``spec.id`` returns the
+        first result.
         """
         prepared = prepare(spec)
         importer = Importer(self._ctx, self)
 
         def run(conn: Connection, audit: AuditWriter) -> Experiment:
             replayed = self._replayed(conn, spec, prepared.public_id)
-            if replayed is None:
-                (replayed,) = importer.write(conn, audit, [prepared], "experiment.create")
-            return rows.load_experiments(conn, [replayed])[0]  # same transaction
+            if replayed is not None:
+                return rows.load_experiments(conn, [replayed])[0]
+            (new,) = importer.write(conn, audit, [prepared], "experiment.create")
+            # Built from the values just written rather than read back: the same entity,
+            # without the queries (tests/service/test_create_readback.py compares the two).
+            return rows.written_experiment(new.row, new.names, new.summary)
 
         return self._ctx.write(run)
 
@@ -117,16 +121,20 @@ class ExperimentService:
 
     def _row_values(
         self, conn: Connection, spec: NewExperiment, public_id: str, project_pk: int, now: float
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], tuple[str | None, str | None]]:
+        """The ``experiments`` row of ``spec`` by column, and the public IDs of its parent and
+        of the original it reproduces (both given as an ID or a unique prefix)."""
         source = spec.source or {}
         terminal = spec.status in TERMINAL
-        return {
+        parent = self._resolve_link(conn, spec.parent_id)
+        original = self._resolve_link(conn, spec.reproduction_of)
+        values = {
             "public_id": public_id,
             "project_id": project_pk,
             "name": spec.name,
             "group_name": spec.group,
-            "parent_id": self._resolve_pk(conn, spec.parent_id),
-            "reproduction_of": self._resolve_pk(conn, spec.reproduction_of),
+            "parent_id": None if parent is None else parent.pk,
+            "reproduction_of": None if original is None else original.pk,
             "status": spec.status,
             "owner_id": self._ctx.actor.id,
             "created_at": now,
@@ -142,9 +150,14 @@ class ExperimentService:
             "git_commit": source.get("commit"),
             "git_branch": source.get("branch"),
         }
+        links = (
+            None if parent is None else parent.public_id,
+            None if original is None else original.public_id,
+        )
+        return values, links
 
-    def _resolve_pk(self, conn: Connection, id_or_prefix: str | None) -> int | None:
-        return None if id_or_prefix is None else resolve(conn, id_or_prefix).pk
+    def _resolve_link(self, conn: Connection, id_or_prefix: str | None) -> ExperimentKey | None:
+        return None if id_or_prefix is None else resolve(conn, id_or_prefix)
 
     # --- changing ---------------------------------------------------------------------------
 

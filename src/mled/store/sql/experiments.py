@@ -8,7 +8,13 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from mled.store.sql.loading import IN_CHUNK, decode_param, fetch_plain, load_experiments
+from mled.store.sql.loading import (
+    IN_CHUNK,
+    decode_param,
+    fetch_plain,
+    load_experiments,
+    written_experiment,
+)
 from mled.store.sql.loading import chunks as _chunks
 from mled.store.sql.summaries import refresh_summary
 from mled.store.sql.tables import experiments, params, tags
@@ -20,6 +26,7 @@ __all__ = [
     "decode_param",
     "fetch_plain",
     "load_experiments",
+    "written_experiment",
 ]
 
 

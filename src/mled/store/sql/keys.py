@@ -9,9 +9,10 @@ the query planner needs fresh statistics (see :func:`refresh_statistics`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, func, select, text
+from sqlalchemy import Connection, Dialect, Engine, Table, func, select
 
 from mled.store.sql.engine import run_transaction
 from mled.store.sql.tables import experiments
@@ -28,15 +29,53 @@ def reserve_ids(conn: Connection, table: Table, count: int) -> list[int]:
         >>> reserve_ids(conn, experiments, 3)  # doctest: +SKIP
         [101, 102, 103]
     """
-    if count <= 0:
-        return []
+    return reserve_keys(conn, [(table, count)])[0]
+
+
+def reserve_keys(conn: Connection, wanted: Sequence[tuple[Table, int]]) -> list[list[int]]:
+    """:func:`reserve_ids` for several tables with one statement: for each ``(table, count)``
+    of ``wanted``, ``count`` unused values of ``table.id``, ascending.
+
+    Creating one experiment needs keys for two tables; one statement instead of two is a
+    tenth of the SQL it runs.
+
+    Example:
+        >>> reserve_keys(conn, [(experiments, 1), (metrics, 3)])  # doctest: +SKIP
+        [[101], [511, 512, 513]]
+    """
+    used = [(i, table.name, count) for i, (table, count) in enumerate(wanted) if count > 0]
+    out: list[list[int]] = [[] for _ in wanted]
+    if not used:
+        return out
     if conn.dialect.name == "postgresql":
-        stmt = text(
-            "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"
-        )
-        return sorted(int(r[0]) for r in conn.execute(stmt, {"table": table.name, "n": count}))
-    top = conn.execute(select(func.max(table.c.id))).scalar() or 0
-    return list(range(int(top) + 1, int(top) + 1 + count))
+        sql = _sequence_sql(len(used))
+        params = tuple(v for _, name, count in used for v in (name, count))
+        for part, key in conn.exec_driver_sql(sql, params).fetchall():
+            out[used[part][0]].append(int(key))
+        for keys in out:
+            keys.sort()
+        return out
+    quote = conn.dialect.identifier_preparer.quote
+    sql = _max_sql(tuple(quote(name) for _, name, _ in used))
+    tops = conn.exec_driver_sql(sql).one()
+    for (i, _, count), top in zip(used, tops, strict=True):
+        first = int(top or 0) + 1
+        out[i] = list(range(first, first + count))
+    return out
+
+
+@cache
+def _sequence_sql(parts: int) -> str:
+    """PostgreSQL: ``(part, key)`` rows, each part drawing from the sequence of the table
+    named by its first parameter as many keys as its second parameter says."""
+    one = "SELECT {i}, nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)"
+    return " UNION ALL ".join(one.format(i=i) for i in range(parts))
+
+
+@cache
+def _max_sql(quoted_tables: tuple[str, ...]) -> str:
+    """SQLite: one row holding the largest ``id`` of each table (NULL when it is empty)."""
+    return "SELECT " + ", ".join(f"(SELECT max(id) FROM {t})" for t in quoted_tables)
 
 
 def insert_rows(
@@ -53,11 +92,34 @@ def insert_rows(
     """
     if not rows:
         return
-    quote = conn.dialect.identifier_preparer.quote
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    names = ", ".join(quote(c) for c in columns)
-    marks = ", ".join(mark for _ in columns)
-    conn.exec_driver_sql(f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})", rows)
+    conn.exec_driver_sql(_insert_sql(conn.dialect, table.name, tuple(columns)), rows)
+
+
+_INSERTS: dict[tuple[str, str, str, tuple[str, ...]], str] = {}
+
+
+def _insert_sql(dialect: Dialect, table: str, columns: tuple[str, ...]) -> str:
+    """The parameterized ``INSERT`` of :func:`insert_rows` (only names are written in), made
+    once per dialect, table and columns."""
+    cache_key = (dialect.name, dialect.paramstyle, table, columns)
+    sql = _INSERTS.get(cache_key)
+    if sql is None:
+        quote = dialect.identifier_preparer.quote
+        names = ", ".join(quote(c) for c in columns)
+        marks = ", ".join(placeholder(dialect) for _ in columns)
+        sql = _INSERTS[cache_key] = f"INSERT INTO {quote(table)} ({names}) VALUES ({marks})"
+    return sql
+
+
+def placeholder(dialect: Dialect) -> str:
+    """The positional parameter marker of the dialect's driver, for ``exec_driver_sql``.
+
+    Example:
+        >>> from sqlalchemy.dialects import sqlite
+        >>> placeholder(sqlite.dialect())
+        '?'
+    """
+    return "?" if dialect.paramstyle == "qmark" else "%s"
 
 
 STATS_GROWTH = 10

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from mled.entities import Project, to_datetime
+from mled.store.sql.keys import placeholder
 from mled.store.sql.tables import projects
 
 
@@ -34,7 +35,18 @@ def _row(row: Any) -> ProjectRow:
 
 
 def get_project(conn: Connection, name: str) -> ProjectRow | None:
-    row = conn.execute(select(projects).where(projects.c.name == name)).first()
+    """The project named ``name`` (the exact, case-sensitive name), or None.
+
+    Every experiment creation looks its project up, so the statement goes to the driver as
+    precomputed parameterized SQL, skipping SQLAlchemy's statement compilation.
+
+    Example:
+        >>> get_project(conn, "vision").entity.name  # doctest: +SKIP
+        'vision'
+    """
+    mark = placeholder(conn.dialect)
+    sql = f"SELECT id, public_id, name, description, created_at FROM projects WHERE name = {mark}"
+    row = conn.exec_driver_sql(sql, (name,)).first()
     return None if row is None else _row(row)
 
 
