@@ -144,13 +144,13 @@ def _stored(value: Any) -> tuple[str, str]:
         raise  # unreachable: assume(False) raises
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(st.dictionaries(param_keys, param_values, max_size=8))
 def test_params_documents_decode_exactly_as_json_loads(params: dict[str, Any]) -> None:
     _decodes_like_json(encode_params({k: _stored(v) for k, v in params.items()}))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(param_values)
 def test_each_param_value_alone_decodes_exactly_as_json_loads(value: Any) -> None:
     vtype, text = _stored(value)
@@ -159,7 +159,7 @@ def test_each_param_value_alone_decodes_exactly_as_json_loads(value: Any) -> Non
         _decodes_like_json(text)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.dictionaries(param_keys, texts | ints | floats | st.booleans(), max_size=6))
 def test_tags_documents_decode_exactly_as_json_loads(tags: dict[str, Any]) -> None:
     try:
@@ -173,7 +173,7 @@ def test_tags_documents_decode_exactly_as_json_loads(tags: dict[str, Any]) -> No
 capture_values = st.recursive(scalars, _containers, max_leaves=12)
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.dictionaries(texts, capture_values, max_size=5))
 def test_capture_and_seed_documents_decode_exactly_as_json_loads(value: dict[str, Any]) -> None:
     """Seeds, source, command and environment are stored by ``canonical_json``."""
@@ -245,7 +245,7 @@ metric_rows = st.dictionaries(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(metric_rows)
 def test_decoded_metric_summaries_are_identical_to_constructed_ones(
     rows: dict[str, tuple[Any, ...]],
