@@ -198,11 +198,17 @@ def test_creating_one_experiment_runs_few_statements(services: Services, store: 
     assert statements.count("SELECT") == selects
 
 
+_chars = st.characters(exclude_characters="\x00", exclude_categories=["Cs"])
+"""Text MLED stores (NUL and lone surrogates are refused, see tests of validation)."""
+
+
 def _nested(floats: st.SearchStrategy[float]) -> st.SearchStrategy[Any]:
-    leaf = st.none() | st.booleans() | st.integers() | floats | st.text(max_size=8)
+    leaf = st.none() | st.booleans() | st.integers() | floats | st.text(_chars, max_size=8)
     return st.recursive(
         leaf,
-        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+        lambda inner: (
+            st.lists(inner, max_size=3) | st.dictionaries(st.text(_chars, max_size=5), inner)
+        ),
         max_leaves=6,
     )
 
@@ -210,7 +216,7 @@ def _nested(floats: st.SearchStrategy[float]) -> st.SearchStrategy[Any]:
 _param = st.floats() | _nested(st.floats(allow_nan=False, allow_infinity=False))  # JSON: finite
 _record = _nested(st.floats())  # seeds and capture records turn NaN and inf into strings
 _key = st.from_regex(r"[A-Za-z][A-Za-z0-9_.]{0,8}", fullmatch=True)
-_text = st.text(st.characters(exclude_characters="\x00", exclude_categories=["Cs"]), max_size=20)
+_text = st.text(_chars, max_size=20)
 _series = st.lists(
     st.tuples(st.integers(-(2**40), 2**40), st.floats(allow_nan=True)), min_size=1, max_size=4
 )
@@ -224,7 +230,7 @@ _series = st.lists(
     tags=st.dictionaries(_key, _text, max_size=4),
     metrics=st.dictionaries(_key, _series, max_size=3),
     notes=_text,
-    seeds=st.none() | st.dictionaries(st.text(max_size=4), _record, max_size=3),
+    seeds=st.none() | st.dictionaries(st.text(_chars, max_size=4), _record, max_size=3),
     times=st.none() | st.tuples(st.floats(0, 4e9), st.floats(0, 1e6)),
 )
 def test_any_values_read_back_alike(

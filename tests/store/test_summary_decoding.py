@@ -33,6 +33,7 @@ from mled.store.sql.summaries import (
     decode_document,
     decode_metrics,
     decode_metrics_and_lasts,
+    decode_tags,
     encode_metrics,
     encode_params,
     encode_tags,
@@ -167,7 +168,11 @@ def test_tags_documents_decode_exactly_as_json_loads(tags: dict[str, Any]) -> No
     except InvalidParamValue:
         assume(False)
         raise  # unreachable: assume(False) raises
-    _decodes_like_json(encode_tags(values))
+    doc = encode_tags(values)
+    _decodes_like_json(doc)
+    decoded = decode_tags(doc)
+    assert decoded == json.loads(doc)
+    assert all(type(v) is str for v in decoded.values())
 
 
 capture_values = st.recursive(scalars, _containers, max_leaves=12)

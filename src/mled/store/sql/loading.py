@@ -31,6 +31,7 @@ from mled.store.sql.summaries import (
     SummaryValues,
     decode_document,
     decode_metrics_and_lasts,
+    decode_tags,
     derive_summary,
 )
 from mled.store.sql.tables import experiment_summaries, experiments, projects, users
@@ -222,7 +223,7 @@ def _load(conn: Connection, pks: Sequence[int], light: bool) -> list[Experiment]
             decode(p),
             lasts,
             summaries,
-            decode(t),
+            decode_tags(t),
             None if light else _json(row[19]),  # source
             None if light else _json(row[20]),  # command
             None if light else _json(row[21]),  # environment
@@ -274,7 +275,7 @@ def written_experiment(
         params=decode_document(params_doc),
         metrics=lasts,
         metric_summaries=summaries,
-        tags=decode_document(tags_doc),
+        tags=decode_tags(tags_doc),
         source=_json(row.get("source")),
         command=_json(row.get("command")),
         environment=_json(row.get("environment")),

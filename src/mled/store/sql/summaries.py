@@ -177,6 +177,21 @@ def decode_document(text: str) -> Any:
     return value
 
 
+def decode_tags(text: str) -> dict[str, str]:
+    """The tags object: ``decode_document`` without its search for huge numbers, since every
+    tag value is text (orjson still hands what it refuses, such as lone surrogates, to json).
+
+    Example:
+        >>> decode_tags('{"team":"nlp","x":"\\ud800"}') == {"team": "nlp", "x": "\ud800"}
+        True
+    """
+    try:
+        value: dict[str, str] = _orjson_loads(text)
+    except orjson.JSONDecodeError:
+        value = _json_loads(text)
+    return value
+
+
 def _holds_huge_float(values: Iterable[Any]) -> bool:
     """Whether ``values`` (decoded JSON) hold, at any depth, a float of magnitude at least
     ``_INT64_FLOAT``."""
