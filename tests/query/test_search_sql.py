@@ -263,7 +263,7 @@ def test_long_text_values_compare_in_full(engine: Engine, datasets: tuple[Loaded
 
 
 def _counted_fetch(
-    conn: Connection, query: Query, project_ids: list[int], limit: int, **walk: int
+    conn: Connection, query: Query, project_ids: list[int], limit: int, **walk: Any
 ) -> tuple[list[int], list[str]]:
     """The first page and the statements run for it (``walk`` for the index, else ``plan``)."""
     search = compile_search(query, project_ids=project_ids, limit=limit, now=NOW)
@@ -312,3 +312,27 @@ def test_experiments_without_the_metric_come_after_the_walked_ones(
         ids, kinds = _counted_fetch(conn, query, data.project_ids, len(expected))
     assert ids == expected
     assert kinds == ["walk", "plan"]
+
+
+@pytest.mark.parametrize(
+    ("text", "experiments", "kind"),
+    [
+        ("metrics.acc > 0 order by metrics.acc desc", 10_000, "plan"),  # small: the plan pays
+        ("metrics.acc > 0 order by metrics.acc desc", 100_000, "walk"),
+        ("metrics.acc > 0 order by metrics.acc desc", None, "walk"),  # size unknown
+        ("order by metrics.acc desc", 10_000, "walk"),  # no filter: the plan would sort all
+    ],
+)
+def test_only_large_stores_walk_the_index_for_a_filtered_search(
+    engine: Engine,
+    datasets: tuple[Loaded, Loaded],
+    text: str,
+    experiments: int | None,
+    kind: str,
+) -> None:
+    data = datasets[1]
+    query = parse_query(text)
+    with engine.connect() as conn:
+        ids, kinds = _counted_fetch(conn, query, data.project_ids, 5, experiments=experiments)
+    assert ids == oracle(data, query, NOW)[:5]
+    assert kinds[0] == kind

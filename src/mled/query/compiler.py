@@ -235,6 +235,7 @@ class CompiledSearch:
         self,
         run: Callable[[Select[Any]], Sequence[Sequence[Any]]],
         *,
+        experiments: int | None = None,
         first_window: int = FIRST_WINDOW,
         budget: int = BUDGET,
     ) -> list[Any]:
@@ -242,7 +243,8 @@ class CompiledSearch:
 
         ``run`` executes a statement and returns its rows. A page sorted by one metric alone
         walks that metric's index (see :mod:`mled.query.walk`, which ``first_window`` and
-        ``budget`` tune); any other runs :attr:`statement`.
+        ``budget`` tune) if the store is large enough for that to pay (``experiments``: about
+        how many it holds, None if unknown); any other runs :attr:`statement`.
 
         Example:
             >>> from mled.query.parser import parse_query
@@ -250,7 +252,7 @@ class CompiledSearch:
             >>> search.fetch(lambda stmt: [(9,), (8,)])
             [(9,), (8,)]
         """
-        if self.walk is None or self.page_size == 0:
+        if self.walk is None or self.page_size == 0 or not self.walk.worth_it(experiments):
             return list(run(self.statement))
         want = self.page_size + 1
         return fetch_walked(self.walk, run, want=want, first_window=first_window, budget=budget)
@@ -351,7 +353,10 @@ def compile_search(
         hit = and_(*conditions) if conditions else true()
         start = None if token is None else (float(token.values[0] or 0.0), token.last_key)
         tests = tuple((j.target, j.onclause) for j in inner)
-        walk = MetricWalk(field.key, query.order_by[0].descending, hit, start, rest, tests)
+        filtered = bool(inner or where)
+        walk = MetricWalk(
+            field.key, query.order_by[0].descending, hit, start, rest, tests, filtered
+        )
     return CompiledSearch(
         statement=rest(None, page_size + 1 if page_size else 0),
         page_size=page_size,

@@ -37,6 +37,12 @@ from mled.store.sql.tables import experiments, metrics
 Position = tuple[float, int]
 """(sort value, experiment key) of a row: where the next window starts."""
 
+WALK_ABOVE = 25_000
+"""A filtered search walks the index only in stores of more experiments than this: walking
+costs about the same at any size (the ~1,000 index rows a 10% filter needs for 100 rows,
+three key lookups each), while the planner's plan grows with the store; measured on SQLite,
+the plan wins at 10,000 experiments (5 against 12 ms) and the walk at 100,000 (13 against
+45 ms). A search with no filter, whose plan sorts every experiment, always walks."""
 FIRST_WINDOW = 256
 """Index rows of the first window at least (twice the rows wanted, if that is more)."""
 BUDGET = 20_000
@@ -53,7 +59,9 @@ class MetricWalk:
 
     ``hit`` is the whole filter (project restriction included) as a boolean expression on
     ``experiments``; ``start`` the position of the page token, if any; ``rest(after, limit)``
-    the ordinary statement limited to rows after ``after`` (None: from the start).
+    the ordinary statement limited to rows after ``after`` (None: from the start); ``tests``
+    the filter's row tests, joined to each walked row; ``filtered`` whether there is a
+    filter beyond the project restriction.
     """
 
     key: str
@@ -62,6 +70,11 @@ class MetricWalk:
     start: Position | None
     rest: Callable[[Position | None, int], Select[Any]]
     tests: tuple[tuple[FromClause, ColumnElement[bool]], ...] = ()
+    filtered: bool = False
+
+    def worth_it(self, experiments: int | None) -> bool:
+        """Whether to walk in a store of about ``experiments`` experiments (None: unknown)."""
+        return not self.filtered or experiments is None or experiments > WALK_ABOVE
 
     def window(self, after: Position | None, size: int) -> Select[Any]:
         """The next ``size`` index rows after ``after``, each with its ``hit`` flag."""

@@ -144,7 +144,9 @@ class SearchService:
                 limit=size,
                 now=self._ctx.clock(),
             )
-            ids, token = search.paginate(search.fetch(partial(rows.fetch_plain, conn)))
+            stored = rows.size_estimate(conn) if search.walk is not None else None
+            found = search.fetch(partial(rows.fetch_plain, conn), experiments=stored)
+            ids, token = search.paginate(found)
             return Page(rows.load_experiments(conn, ids, light=True), token)
 
         return self._ctx.read(run)
