@@ -225,7 +225,7 @@ def _syntax_error_or_none(text: str) -> QuerySyntaxError | None:
     return None
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.lists(st.sampled_from(_TOKENS), max_size=14))
 def test_token_soup_never_escapes_as_another_exception(tokens: list[str]) -> None:
     err = _syntax_error_or_none(" ".join(tokens))

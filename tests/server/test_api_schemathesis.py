@@ -34,7 +34,7 @@ from mled.store.sql.store import SqlStore
 HERE = Path(__file__).resolve().parent
 MIN_REQUESTS = 1000
 SEED = os.environ.get("MLED_FUZZ_SEED", "20260101")
-EXAMPLES = os.environ.get("MLED_FUZZ_EXAMPLES", "15")
+EXAMPLES = os.environ.get("MLED_FUZZ_EXAMPLES", "12")
 PASSWORD = "fuzzing passphrase"
 EXCLUDED_CHECKS: list[str] = []
 CONFIG = """\

@@ -299,13 +299,13 @@ def _audit_after() -> dict[str, Any]:
 # --- canonical_json ----------------------------------------------------------------------------
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(plain_values)
 def test_canonical_json_of_plain_values_is_unchanged(value: Any) -> None:
     assert_same(old_canonical_json, canonical_json, value)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(any_values)
 def test_canonical_json_of_any_value_is_unchanged(value: Any) -> None:
     assert_same(old_canonical_json, canonical_json, value)
@@ -401,7 +401,7 @@ event_args = st.tuples(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(event_args)
 @example((1, 1.7e9, "alice", "experiment.import", "experiment", "id", None, "{}", "0" * 64))
 @example((1, 1.7e9, Label("a"), "a", "e", "id", Label("b"), None, "h"))
@@ -427,7 +427,7 @@ key_alphabet = st.sampled_from([*"aZ09_-. :/", "..", "/..", "\n", "\t", "é", "!
 key_texts = st.lists(key_alphabet, max_size=12).map("".join) | st.text(max_size=12)
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(key_texts | st.integers() | st.none() | st.sampled_from([Label("a"), Mode.FAST, b"k"]))
 @example("k" * 250)
 @example("k" * 251)
@@ -449,7 +449,7 @@ def test_validate_key_is_unchanged(key: Any) -> None:
         assert_same(old_validate_key, validate_key, key, kind)  # now possibly remembered
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(key_texts)
 def test_the_fast_key_pattern_accepts_exactly_the_valid_keys(key: str) -> None:
     from mled.validation import _VALID_KEY
@@ -478,7 +478,7 @@ def test_a_key_is_returned_as_is() -> None:
 # --- validate_tag_value ------------------------------------------------------------------------
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(
     st.text(max_size=8) | st.sampled_from([Label("k"), 3]),
     st.text(max_size=20)
@@ -506,7 +506,7 @@ numeric_texts = st.from_regex(
 )
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(
     floats
     | ints

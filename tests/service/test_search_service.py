@@ -133,7 +133,7 @@ def expected_ids(world: World, query: Query) -> list[str]:
 
 
 @settings(
-    max_examples=120,
+    max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

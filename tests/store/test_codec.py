@@ -246,7 +246,7 @@ def histories(draw: st.DrawFn, odd_values: bool = False) -> tuple[list[Any], ...
 # --- encode_chunk and chunk_digest -------------------------------------------------------------
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(histories(odd_values=True), st.sampled_from([list, tuple]))
 @example(([7], [1.0], [NAN_PAYLOAD]), list)
 @example(([7], [NEGATIVE_NAN], [SIGNALLING_NAN]), list)
@@ -387,7 +387,7 @@ def summary_series(draw: st.DrawFn) -> tuple[Any, ...]:
     return tuple(kind(p) for p in parts)
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(
     st.lists(summary_series(), min_size=1, max_size=5),
     st.sampled_from(
