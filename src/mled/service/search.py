@@ -40,7 +40,7 @@ from mled.service.context import ServiceContext
 from mled.store.sql import experiments as rows
 from mled.store.sql import projects as project_rows
 from mled.store.sql import users as user_rows
-from mled.store.sql.keys import refresh_statistics, statistics_stale
+from mled.store.sql.keys import refresh_statistics, size_estimate, statistics_stale
 from mled.store.sql.store import SqlStore
 
 log = logging.getLogger("mled.service.search")
@@ -144,7 +144,7 @@ class SearchService:
                 limit=size,
                 now=self._ctx.clock(),
             )
-            stored = rows.size_estimate(conn) if search.walk is not None else None
+            stored = size_estimate(conn) if search.walk is not None else None
             found = search.fetch(partial(rows.fetch_plain, conn), experiments=stored)
             ids, token = search.paginate(found)
             return Page(rows.load_experiments(conn, ids, light=True), token)

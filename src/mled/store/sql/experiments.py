@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from mled.store.sql.loading import (
     IN_CHUNK,
@@ -43,17 +43,6 @@ class ExperimentKey:
 
 def insert_experiment(conn: Connection, values: dict[str, Any]) -> int:
     return int(conn.execute(insert(experiments).values(**values)).inserted_primary_key[0])  # type: ignore[index]
-
-
-def size_estimate(conn: Connection) -> int:
-    """About how many experiments the store holds: the largest key (one index lookup, where a
-    count would read every row; deleted experiments still count).
-
-    Example:
-        >>> size_estimate(conn)  # doctest: +SKIP
-        100000
-    """
-    return int(conn.execute(select(func.max(experiments.c.id))).scalar() or 0)
 
 
 def update_experiment(conn: Connection, pk: int, values: dict[str, Any]) -> None:
