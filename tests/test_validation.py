@@ -153,6 +153,9 @@ def test_non_integral_steps_are_refused(step: object) -> None:
         (float("inf"), ("float", "inf", None)),
         ("adam", ("str", "adam", None)),
         ("1e-3", ("str", "1e-3", 0.001)),
+        (" 2 ", ("str", " 2 ", 2.0)),
+        # U+001F passes the numeric pattern (\s) but float() refuses it: text, not a number.
+        ("0\x1f", ("str", "0\x1f", None)),
         ([1, "a"], ("json", '[1,"a"]', None)),
         ({"b": 1, "a": [True, None]}, ("json", '{"a":[true,null],"b":1}', None)),
         (np.bool_(True), ("bool", "true", 1.0)),

@@ -176,8 +176,22 @@ def _encode_str(value: str) -> tuple[str, str, float | None]:
     if len(value) > MAX_PARAM_TEXT:
         raise InvalidParamValue(f"param value is {len(value)} characters; limit {MAX_PARAM_TEXT}")
     _refuse_nul(value, "param value")
-    num = float(value) if _NUMERIC_RE.match(value) else None
+    num = _number_in(value)
     return "str", value, None if num is None else _finite(num)
+
+
+def _number_in(text: str) -> float | None:
+    """The number a numeric-looking string holds, or None.
+
+    The regex admits every Unicode space around the number, but float() strips only some of
+    them (not the separators U+001C-U+001F), so "0\x1f" matches and still is not a number.
+    """
+    if not _NUMERIC_RE.match(text):
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 _isfinite = math.isfinite
