@@ -15,12 +15,12 @@ from typing import Any
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event
 
 from mled.entities import Experiment, NewExperiment
 from mled.ids import new_id
 from mled.service import Services
 from mled.store.sql.store import SqlStore
+from statement_count import counted_statements
 
 EVERY_PARAM_TYPE: dict[str, Any] = {
     "str": "adam",
@@ -181,16 +181,8 @@ def test_creating_one_experiment_runs_few_statements(services: Services, store: 
         tags={"t": "v"},
         metrics={"m": ([0], [1.0], [0.5])},
     )
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement.split()[0].upper())
-
-    event.listen(store.engine, "before_cursor_execute", count)
-    try:
+    with counted_statements(store) as statements:
         services.experiments.create(spec)
-    finally:
-        event.remove(store.engine, "before_cursor_execute", count)
     selects = 3  # the audit head, the project, the reserved keys
     writes = 6 + 2  # experiment, params, tags, metrics, chunks, summary; audit event, head
     begin = 1 if store.dialect == "sqlite" else 0  # BEGIN IMMEDIATE is a statement there

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from mled.store.sql.driver import fetch_rows
 from mled.store.sql.keys import insert_rows, placeholder
 from mled.store.sql.tables import audit_events, audit_head
 
@@ -55,7 +56,8 @@ def _head_row(conn: Connection) -> Any:
     mark = placeholder(conn.dialect)
     lock = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
     sql = f"SELECT seq, hash FROM audit_head WHERE id = {mark}{lock}"
-    return conn.exec_driver_sql(sql, (HEAD_ID,)).first()
+    found = fetch_rows(conn, sql, (HEAD_ID,))
+    return found[0] if found else None
 
 
 def read_head(conn: Connection) -> tuple[int, str]:
@@ -84,7 +86,7 @@ def set_head(conn: Connection, seq: int, hash_: str) -> None:
     """
     mark = placeholder(conn.dialect)
     sql = f"UPDATE audit_head SET seq = {mark}, hash = {mark} WHERE id = {mark}"
-    conn.exec_driver_sql(sql, (seq, hash_, HEAD_ID))
+    fetch_rows(conn, sql, (seq, hash_, HEAD_ID))
 
 
 def iter_events(conn: Connection, *, after_seq: int = 0, limit: int | None = None) -> Iterator[Any]:

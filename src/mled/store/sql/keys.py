@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Dialect, Engine, Table, func, select
 
+from mled.store.sql.driver import execute_many, fetch_rows
 from mled.store.sql.engine import run_transaction
 from mled.store.sql.tables import experiments
 
@@ -50,14 +51,14 @@ def reserve_keys(conn: Connection, wanted: Sequence[tuple[Table, int]]) -> list[
     if conn.dialect.name == "postgresql":
         sql = _sequence_sql(len(used))
         params = tuple(v for _, name, count in used for v in (name, count))
-        for part, key in conn.exec_driver_sql(sql, params).fetchall():
+        for part, key in fetch_rows(conn, sql, params):
             out[used[part][0]].append(int(key))
         for keys in out:
             keys.sort()
         return out
     quote = conn.dialect.identifier_preparer.quote
     sql = _max_sql(tuple(quote(name) for _, name, _ in used))
-    tops = conn.exec_driver_sql(sql).one()
+    (tops,) = fetch_rows(conn, sql)
     for (i, _, count), top in zip(used, tops, strict=True):
         first = int(top or 0) + 1
         out[i] = list(range(first, first + count))
@@ -81,7 +82,7 @@ def _max_sql(quoted_tables: tuple[str, ...]) -> str:
 def insert_rows(
     conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> None:
-    """Insert ``rows`` (tuples of ``columns``' values) with one driver-level ``executemany``.
+    """Insert ``rows`` (tuples of ``columns``' values) with one driver ``executemany``.
 
     The values go to the driver as they are, with no per-value processing, so they must
     already be what the driver takes: ``int``, ``float``, ``str``, ``bytes`` or None.
@@ -92,7 +93,7 @@ def insert_rows(
     """
     if not rows:
         return
-    conn.exec_driver_sql(_insert_sql(conn.dialect, table.name, tuple(columns)), rows)
+    execute_many(conn, _insert_sql(conn.dialect, table.name, tuple(columns)), rows)
 
 
 _INSERTS: dict[tuple[str, str, str, tuple[str, ...]], str] = {}

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from mled.entities import Project, to_datetime
+from mled.store.sql.driver import fetch_rows
 from mled.store.sql.keys import placeholder
 from mled.store.sql.tables import projects
 
@@ -38,7 +39,7 @@ def get_project(conn: Connection, name: str) -> ProjectRow | None:
     """The project named ``name`` (the exact, case-sensitive name), or None.
 
     Every experiment creation looks its project up, so the statement goes to the driver as
-    precomputed parameterized SQL, skipping SQLAlchemy's statement compilation.
+    precomputed parameterized SQL (:mod:`mled.store.sql.driver`).
 
     Example:
         >>> get_project(conn, "vision").entity.name  # doctest: +SKIP
@@ -46,8 +47,14 @@ def get_project(conn: Connection, name: str) -> ProjectRow | None:
     """
     mark = placeholder(conn.dialect)
     sql = f"SELECT id, public_id, name, description, created_at FROM projects WHERE name = {mark}"
-    row = conn.exec_driver_sql(sql, (name,)).first()
-    return None if row is None else _row(row)
+    found = fetch_rows(conn, sql, (name,))
+    if not found:
+        return None
+    pk, public_id, name, description, created_at = found[0]
+    created = to_datetime(created_at)
+    assert created is not None
+    project = Project(id=public_id, name=name, description=description, created_at=created)
+    return ProjectRow(pk=pk, entity=project)
 
 
 def get_project_by_pk(conn: Connection, pk: int) -> ProjectRow | None:
