@@ -14,7 +14,8 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import copy
+from typing import Any, ClassVar, Self
 
 
 class MledError(Exception):
@@ -42,6 +43,20 @@ class MledError(Exception):
 
     def __str__(self) -> str:
         return f"{self.message} (hint: {self.hint})" if self.hint else self.message
+
+    def about_item(self, index: int, what: str = "experiment") -> Self:
+        """This error, naming the item of a list it is about: same class, code and hint, the
+        message prefixed (``experiment 3: ...``) and ``index`` added to the details.
+
+        Example:
+            >>> str(InvalidInput("status 'x' is unknown", hint="Use finished.").about_item(3))
+            "experiment 3: status 'x' is unknown (hint: Use finished.)"
+        """
+        named = copy.copy(self)
+        named.message = f"{what} {index}: {self.message}"
+        named.args = (named.message,)
+        named.details = {**self.details, "index": index}
+        return named
 
     def to_problem(self) -> dict[str, Any]:
         """Render as an RFC 9457 problem-details body."""

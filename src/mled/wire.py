@@ -31,6 +31,8 @@ from mled.errors import InvalidInput, PayloadTooLarge
 BATCH_MEDIA_TYPE = "application/x-mled-batch"
 MAGIC = b"MLB1"
 MAX_DECODED_BYTES = 256 * 1024 * 1024
+MAX_IMPORT = 1_000
+"""Experiments per ``POST /experiments/import`` request (the server stores them together)."""
 _SWAP = sys.byteorder != "little"
 
 

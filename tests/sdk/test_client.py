@@ -22,9 +22,11 @@ from mled.errors import (
     MetricNotFound,
     ParamConflict,
 )
+from mled.ids import new_id
 from mled.sdk.client import Client
 from mled.sdk.live import LiveExperiment
 from mled.settings import Settings
+from mled.wire import MAX_IMPORT
 
 
 def _start(client: Client, **fields: Any) -> LiveExperiment:
@@ -297,6 +299,73 @@ def test_log_experiment_refuses_bad_input(
     with pytest.raises(error, match=re.escape(fragment)):
         sqlite_client.log_experiment("vision", "bad", **fields)
     assert sqlite_client.list_experiments() == []
+
+
+def test_log_experiments_stores_each_entry_like_log_experiment(client: Client) -> None:
+    client.create_project("sweep")
+    entries: list[dict[str, Any]] = [
+        {
+            "name": "a",
+            "params": {"lr": 0.1, "opt": "adam"},
+            "metrics": {"acc": 0.9, "loss": [(0, 0.8), (5, 0.4, 1_000.0)]},
+            "tags": {"stage": "dev"},
+            "started_at": "2026-01-31T14:05:00Z",
+            "ended_at": "2026-01-31T15:05:00Z",
+        },
+        {"name": "b", "params": {"lr": 0.01}, "status": "failed", "group": "g"},
+        {"project": "vision", "name": "c", "metrics": {"acc": [0.5, 0.7]}},
+    ]
+    ids = client.log_experiments(entries, project="sweep")
+    a, b, c = (client.get_experiment(i) for i in ids)
+    assert (a.project, a.name, a.status) == ("sweep", "a", "finished")
+    assert a.params == {"lr": 0.1, "opt": "adam"}
+    assert a.metrics == {"acc": 0.9, "loss": 0.4}
+    assert a.tags == {"stage": "dev"}
+    assert a.duration == 3_600
+    end = a.ended_at.timestamp() if a.ended_at else math.nan
+    assert list(client.get_metric_history(a.id, "loss")) == [(0, end, 0.8), (5, 1_000.0, 0.4)]
+    assert (b.status, b.group, b.params) == ("failed", "g", {"lr": 0.01})
+    assert (c.project, c.metrics) == ("vision", {"acc": 0.7})
+    assert [p.value for p in client.get_metric_history(c.id, "acc")] == [0.5, 0.7]
+    assert client.verify_audit().ok
+
+
+@pytest.mark.parametrize(
+    ("entry", "error", "fragment"),
+    [
+        ({"name": "x", "metrics": {"loss": "abc"}}, InvalidMetricValue, "experiment 1: metric"),
+        ({"name": "x", "parms": {"lr": 1}}, InvalidInput, "did you mean 'params'?"),
+        ({"name": "x", "status": "paused"}, InvalidInput, "experiment 1:"),
+        ({"name": "x", "params": {"": 1}}, InvalidKey, "experiment 1: "),
+        ({"name": "x", "started_at": "yesterday"}, InvalidInput, "experiment 1: "),
+        ("not a mapping", InvalidInput, "experiment 1: expected a mapping"),
+    ],
+)
+def test_log_experiments_checks_every_entry_before_writing_any(
+    client: Client, entry: Any, error: type[Exception], fragment: str
+) -> None:
+    good = {"name": "good", "params": {"lr": 0.1}}
+    with pytest.raises(error, match=re.escape(fragment)):
+        client.log_experiments([good, entry], project="vision")
+    assert client.list_experiments() == []
+
+
+def test_log_experiments_again_with_the_same_ids_stores_nothing_twice(client: Client) -> None:
+    client.create_project("vision")
+    entries = [{"id": new_id(), "name": f"run-{i}", "params": {"i": i}} for i in range(3)]
+    first = client.log_experiments(entries, project="vision")
+    assert client.log_experiments(entries, project="vision") == first
+    assert first == [e["id"] for e in entries]
+    assert len(client.list_experiments("vision")) == 3
+
+
+def test_log_experiments_beyond_one_request_or_transaction(client: Client) -> None:
+    client.create_project("vision")
+    n = MAX_IMPORT + 5
+    ids = client.log_experiments(({"name": f"r{i}"} for i in range(n)), project="vision")
+    assert len(set(ids)) == n
+    found = client.search("", project="vision", limit=None)
+    assert sorted(e.id for e in found) == sorted(ids)
 
 
 def test_list_experiments_and_projects(client: Client) -> None:

@@ -112,6 +112,32 @@ def test_mled_sync_replays_what_a_finished_process_left_behind(
     assert stored(down.store_uri, exp.id, "b") == [-float(s) for s in range(1000)]
 
 
+def test_experiments_imported_while_the_server_is_down_are_replayed_once(
+    down: ServerProcess, token: str, tmp_path: Path
+) -> None:
+    settings = offline_settings(tmp_path, down, token)
+    client = Client(settings=settings)
+    entries = [
+        {"name": f"r{i}", "params": {"i": i}, "metrics": {"acc": [0.1, 0.2]}} for i in range(3)
+    ]
+    ids = client.log_experiments(entries, project="offline")  # spooled, ids fixed already
+    client.close()
+    assert len(spool_files(settings.spool_dir)) == 1
+
+    down.start()
+    try:
+        assert sync(down.url, settings=settings).replayed == 1  # one import request
+        assert sync(down.url, settings=settings).replayed == 0
+        again = Client(settings=settings)
+        got = [again.get_experiment(i) for i in ids]
+        again.close()
+    finally:
+        down.stop()
+    assert [(e.name, e.params, e.metrics) for e in got] == [
+        (f"r{i}", {"i": i}, {"acc": 0.2}) for i in range(3)
+    ]
+
+
 def test_sync_leaves_the_file_of_a_running_process_to_it(
     down: ServerProcess, token: str, tmp_path: Path
 ) -> None:

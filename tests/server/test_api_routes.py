@@ -257,3 +257,45 @@ def test_project_membership_routes(api: Api) -> None:
     assert api.client("outsider").get("/projects").json() == []
     bad_role = admin.put("/projects/beta/members/outsider", json={"role": "owner"})
     assert assert_problem(bad_role, 422)["details"]["fields"][0]["field"] == "role"
+
+
+def _imported(i: int, **fields: object) -> dict:
+    return {
+        "id": f"01900000-0000-7000-8000-{i:012d}",
+        "project": "alpha",
+        "name": f"run-{i}",
+        "status": "finished",
+        "started_at": 1_767_225_600.0,
+        "ended_at": 1_767_225_660.0,
+        "params": {"lr": 0.1 * i},
+        "metrics": {"acc": {"steps": [0], "timestamps": [1_767_225_660.0], "values": [0.5]}},
+        **fields,
+    }
+
+
+def test_an_import_is_stored_together_and_a_retry_stores_nothing_twice(api: Api) -> None:
+    scientist = api.client("data_scientist")
+    body = {"experiments": [_imported(1), _imported(2)]}
+    first = scientist.post("/experiments/import", json=body)
+    assert first.status_code == 201, first.text
+    assert first.json() == {"ids": [e["id"] for e in body["experiments"]]}
+    assert scientist.post("/experiments/import", json=body).json() == first.json()
+    listed = scientist.get("/experiments", params={"project": "alpha"}).json()
+    assert sorted(e["name"] for e in listed) == ["run-1", "run-2"]
+    got = scientist.get(f"/experiments/{first.json()['ids'][1]}").json()
+    assert (got["params"], got["metrics"]) == ({"lr": 0.2}, {"acc": 0.5})
+    events = api.client().get("/audit/events", params={"limit": 1000}).json()
+    assert sum(e["action"] == "experiment.import" for e in events) == 2
+
+
+def test_an_import_is_refused_whole_with_the_reason(api: Api) -> None:
+    admin = api.client()
+    late = _imported(2, started_at=1_767_225_660.0, ended_at=1_767_225_600.0)
+    refused = admin.post("/experiments/import", json={"experiments": [_imported(1), late]})
+    assert "experiment 1: " in assert_problem(refused, 400, "invalid_input")["detail"]
+    too_many = {"experiments": [_imported(i) for i in range(1_001)]}
+    assert_problem(admin.post("/experiments/import", json=too_many), 422)
+    assert_problem(admin.post("/experiments/import", json={"experiments": []}), 422)
+    denied = api.client("auditor").post("/experiments/import", json={"experiments": [_imported(1)]})
+    assert_problem(denied, 403, "permission_denied")
+    assert admin.get("/experiments").json() == []

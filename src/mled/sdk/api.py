@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -173,6 +173,18 @@ def log_experiment(
 ) -> Experiment:
     """Record an experiment that already ran (see ``Client.log_experiment``)."""
     return default_client().log_experiment(project, name, **fields)
+
+
+def log_experiments(
+    experiments: Iterable[Mapping[str, Any]], project: str = DEFAULT_PROJECT
+) -> list[str]:
+    """Record many experiments that already ran (see ``Client.log_experiments``).
+
+    Example:
+        >>> mled.log_experiments([{"name": "a", "metrics": {"acc": 0.9}}])  # doctest: +SKIP
+        ['019a...']
+    """
+    return default_client().log_experiments(experiments, project)
 
 
 def get_experiment(id_or_prefix: str) -> Experiment:

@@ -10,24 +10,18 @@ Example:
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from mled.artifacts.sdk import ClientAssets
-from mled.entities import AuditReport, Experiment, MetricHistory, NewExperiment, Project, Series
-from mled.errors import InvalidInput, InvalidMetricValue
+from mled.entities import AuditReport, Experiment, MetricHistory, NewExperiment, Project
+from mled.sdk.already_ran import DEFAULT_PROJECT, already_ran_spec, default_name, entry_spec
 from mled.sdk.backend import Backend
 from mled.sdk.lifecycle import ProcessHooks, shared_hooks
 from mled.sdk.live import LiveExperiment
 from mled.sdk.search import ClientSearch
-from mled.sdk.timeparse import to_epoch
 from mled.settings import Settings
-from mled.validation import metric_step, metric_value
-
-DEFAULT_PROJECT = "default"
 
 
 class Client(ClientAssets, ClientSearch):
@@ -101,7 +95,7 @@ class Client(ClientAssets, ClientSearch):
             source, command, environment = self._capture()
         spec = NewExperiment(
             project=project,
-            name=name or _default_name(),
+            name=name or default_name(),
             params=dict(params or {}),
             tags=dict(tags or {}),
             group=group,
@@ -166,26 +160,46 @@ class Client(ClientAssets, ClientSearch):
         ``metrics`` maps each key to a number (one final value), a list of numbers (steps
         0, 1, ...), or a list of ``(step, value)`` / ``(step, value, timestamp)`` tuples.
         """
-        start = to_epoch(started_at, "started_at")
-        end = to_epoch(ended_at, "ended_at")
-        default_ts = end if end is not None else start
-        spec = NewExperiment(
-            project=project,
-            name=name or _default_name(),
-            params=dict(params or {}),
-            tags=dict(tags or {}),
+        spec = already_ran_spec(
+            project,
+            name,
+            params=params,
+            metrics=metrics,
+            tags=tags,
+            started_at=started_at,
+            ended_at=ended_at,
             status=status,
             group=group,
             notes=notes,
-            started_at=start,
-            ended_at=end,
             source=source,
             command=command,
             environment=environment,
             seeds=seeds,
-            metrics=metric_series(metrics or {}, default_ts),
         )
         return self.backend.create_experiment(spec)
+
+    def log_experiments(
+        self, experiments: Iterable[Mapping[str, Any]], project: str = DEFAULT_PROJECT
+    ) -> list[str]:
+        """Record many experiments that already ran: the bulk path for imports and backfills.
+
+        Each entry holds the keyword arguments of :meth:`log_experiment`, plus ``project``
+        (default: the ``project`` argument), ``name`` and an optional ``id`` (a UUID, to make a
+        re-run of the same import store nothing twice). Every entry is checked before anything
+        is written; they are then stored a thousand per transaction (over HTTP, a request per
+        batch). Returns the new IDs in the order given. Generated IDs are fixed before the first
+        write, so a retried batch is recognized and stored once.
+
+        Example:
+            >>> client.log_experiments(  # doctest: +SKIP
+            ...     [{"name": "a", "params": {"lr": 0.1}, "metrics": {"acc": 0.91}},
+            ...      {"name": "b", "params": {"lr": 0.01}, "metrics": {"acc": [0.5, 0.93]}}],
+            ...     project="sweep",
+            ... )
+            ['019a...', '019a...']
+        """
+        specs = [entry_spec(i, entry, project) for i, entry in enumerate(experiments)]
+        return self.backend.import_experiments(specs)
 
     def get_experiment(self, id_or_prefix: str) -> Experiment:
         """One experiment by full ID or unique prefix."""
@@ -208,41 +222,3 @@ class Client(ClientAssets, ClientSearch):
     def remember_seeds(self, seeds: dict[str, Any]) -> None:
         """Seeds set before any experiment started are recorded on the next one."""
         self._pending_seeds = seeds
-
-
-def _default_name() -> str:
-    main = sys.argv[0] if sys.argv and sys.argv[0] else ""
-    stem = Path(main).stem if main and main not in {"-c", "-"} else ""
-    return stem or "experiment"
-
-
-def metric_series(metrics: Mapping[str, Any], default_ts: float | None) -> dict[str, Series]:
-    """Turn the friendly ``log_experiment`` metric forms into (steps, timestamps, values)."""
-    import time
-
-    ts0 = default_ts if default_ts is not None else time.time()
-    out: dict[str, Series] = {}
-    for key, raw in metrics.items():
-        if isinstance(raw, str | bytes) or not isinstance(raw, Sequence):
-            out[key] = ([0], [ts0], [metric_value(key, raw)])
-            continue
-        steps: list[int] = []
-        stamps: list[float] = []
-        values: list[float] = []
-        for i, item in enumerate(raw):
-            if isinstance(item, tuple | list):
-                if len(item) not in (2, 3):
-                    raise InvalidMetricValue(
-                        f"metric {key!r}: {item!r} is not (step, value) or (step, value, timestamp)"
-                    )
-                steps.append(metric_step(key, item[0]))
-                values.append(metric_value(key, item[1]))
-                stamps.append(float(item[2]) if len(item) == 3 else ts0)
-            else:
-                steps.append(i)
-                values.append(metric_value(key, item))
-                stamps.append(ts0)
-        if not steps:
-            raise InvalidInput(f"metric {key!r} has an empty history")
-        out[key] = (steps, stamps, values)
-    return out

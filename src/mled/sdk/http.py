@@ -46,7 +46,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -98,6 +98,7 @@ _REF = re.compile(r"[0-9a-f-]{1,36}")
 
 ROUTES: dict[str, tuple[str, str]] = {
     "create_experiment": ("POST", "/experiments"),
+    "import_experiments": ("POST", "/experiments/import"),
     "log_params": ("POST", "/experiments/{id}/params"),
     "set_tags": ("POST", "/experiments/{id}/tags"),
     "delete_tag": ("DELETE", "/experiments/{id}/tags/{tag}"),
@@ -196,6 +197,24 @@ class HttpBackend(HttpQueries, HttpAssets):
         if answer is None:
             return codec.offline_experiment(spec, self._settings.username)
         return codec.experiment(answer.json())
+
+    def import_experiments(self, specs: Sequence[NewExperiment]) -> list[str]:
+        """Send experiments that already ran, in requests of at most ``MAX_IMPORT`` of them
+        and about ``IMPORT_REQUEST_BYTES`` each (or spool them). Every spec is checked and
+        given its id before the first request, so nothing is sent when one is refused and a
+        retried request stores nothing twice."""
+        specs = [s if s.id is not None else replace(s, id=new_id()) for s in specs]
+        for i, spec in enumerate(specs):
+            try:
+                _validate_spec(spec)
+            except MledError as err:
+                raise err.about_item(i) from err
+        ids = [str(s.id) for s in specs]
+        if len(set(ids)) != len(ids):
+            raise InvalidInput("two of the experiments to import have the same id")
+        for batch in codec.import_batches([codec.new_experiment_json(s) for s in specs]):
+            self._write(SpoolRecord("import_experiments", _key(), None, {"experiments": batch}))
+        return ids
 
     def log_params(self, experiment_id: str, params: Mapping[str, Any]) -> None:
         experiment_id = _ref(experiment_id)

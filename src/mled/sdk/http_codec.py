@@ -11,8 +11,9 @@ Example:
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,7 +36,7 @@ from mled.entities import (
     to_datetime,
 )
 from mled.validation import encode_param, validate_tag_value
-from mled.wire import BATCH_MEDIA_TYPE, decode_batch, decode_float, encode_float
+from mled.wire import BATCH_MEDIA_TYPE, MAX_IMPORT, decode_batch, decode_float, encode_float
 
 
 def json_safe(value: Any) -> Any:
@@ -291,3 +292,33 @@ def token_info(d: Mapping[str, Any]) -> TokenInfo:
         revoked=bool(d.get("revoked")),
         last_used_at=d.get("last_used_at"),
     )
+
+
+IMPORT_REQUEST_BYTES = 8 * 1024 * 1024
+"""About how large one import request grows before the next one starts."""
+
+
+def import_batches(
+    bodies: Sequence[dict[str, Any]],
+    *,
+    max_count: int = MAX_IMPORT,
+    max_bytes: int = IMPORT_REQUEST_BYTES,
+) -> Iterator[list[dict[str, Any]]]:
+    """Split experiment bodies into requests of at most ``max_count`` experiments and about
+    ``max_bytes`` of JSON each (an experiment larger than that goes alone).
+
+    Example:
+        >>> [len(b) for b in import_batches([{"name": "x"}] * 5, max_count=2)]
+        [2, 2, 1]
+    """
+    batch: list[dict[str, Any]] = []
+    size = 0
+    for body in bodies:
+        grows = len(json.dumps(body, separators=(",", ":")))
+        if batch and (len(batch) == max_count or size + grows > max_bytes):
+            yield batch
+            batch, size = [], 0
+        batch.append(body)
+        size += grows
+    if batch:
+        yield batch

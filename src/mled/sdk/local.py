@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mled.artifacts.config import ArtifactConfig
@@ -55,6 +55,9 @@ class LocalBackend(LocalAssets, LocalAccounts, LocalSearch):
 
     def create_experiment(self, spec: NewExperiment) -> Experiment:
         return self._s.experiments.create(spec)
+
+    def import_experiments(self, specs: Sequence[NewExperiment]) -> list[str]:
+        return self._s.experiments.import_many(specs)
 
     def log_params(self, experiment_id: str, params: Mapping[str, Any]) -> None:
         self._s.experiments.log_params(experiment_id, params)

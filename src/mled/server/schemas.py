@@ -40,7 +40,7 @@ from pydantic import (
 )
 
 from mled.entities import Experiment, MetricSummary, NewExperiment, Series
-from mled.wire import decode_float, encode_float
+from mled.wire import MAX_IMPORT, decode_float, encode_float
 
 # --- scalar types ----------------------------------------------------------------------------
 
@@ -363,6 +363,21 @@ class ExperimentIn(Body):
             metrics={key: s.series() for key, s in self.metrics.items()},
             id=self.id,
         )
+
+
+class ImportIn(Body):
+    """Experiments that already ran, stored together (at most ``MAX_IMPORT``)."""
+
+    experiments: list[ExperimentIn] = Field(min_length=1, max_length=MAX_IMPORT)
+
+    def to_specs(self) -> list[NewExperiment]:
+        return [e.to_spec() for e in self.experiments]
+
+
+class ImportOut(BaseModel):
+    """The IDs of the imported experiments, in the order sent."""
+
+    ids: list[str]
 
 
 class ExperimentOut(BaseModel):

@@ -28,7 +28,7 @@ from sqlalchemy import Connection, select
 
 from mled.auth.permissions import Action
 from mled.entities import NewExperiment
-from mled.errors import AlreadyExists, InvalidInput
+from mled.errors import AlreadyExists, InvalidInput, MledError
 from mled.ids import is_full_id, new_id
 from mled.service.audit import AuditWriter
 from mled.service.authorization import authorize
@@ -132,6 +132,14 @@ def prepare(spec: NewExperiment) -> Prepared:
     return Prepared(spec, public_id, encoded, tag_values, encode_batch(spec.metrics))
 
 
+def _prepare_item(index: int, spec: NewExperiment) -> Prepared:
+    """:func:`prepare` for item ``index`` of an import: an error names the item."""
+    try:
+        return prepare(spec)
+    except MledError as err:
+        raise err.about_item(index) from err
+
+
 class Importer:
     """Writes prepared experiments in batches; see :meth:`ExperimentService.import_many`."""
 
@@ -142,7 +150,7 @@ class Importer:
     def run(self, specs: Sequence[NewExperiment], batch_size: int = DEFAULT_BATCH) -> list[str]:
         if not 1 <= batch_size <= MAX_BATCH:
             raise InvalidInput(f"batch_size must be between 1 and {MAX_BATCH}")
-        prepared = [prepare(s) for s in specs]
+        prepared = [_prepare_item(i, s) for i, s in enumerate(specs)]
         if len({p.public_id for p in prepared}) != len(prepared):
             raise InvalidInput("two of the experiments to import have the same id")
         for i in range(0, len(prepared), batch_size):

@@ -1,4 +1,5 @@
-"""Experiments: create (live or already run), read, list, params, tags, seeds and ending.
+"""Experiments: create (live or already run, one or many), read, list, params, tags, seeds,
+ending.
 
 Writing to an experiment needs the ``log`` permission in its project when the caller owns
 it, and ``edit_any`` otherwise; the service layer decides and audits.
@@ -22,11 +23,14 @@ from mled.server.schemas import (
     ExperimentIn,
     ExperimentOut,
     ExperimentRef,
+    ImportIn,
+    ImportOut,
     ParamsIn,
     SeedsIn,
     TagsIn,
     problems,
 )
+from mled.wire import MAX_IMPORT
 
 router = APIRouter(tags=["experiments"])
 
@@ -46,6 +50,21 @@ def create_experiment(body: ExperimentIn, s: ServicesDep) -> ExperimentOut:
     Admins may name a project that does not exist yet: it is created.
     """
     return ExperimentOut.of(s.experiments.create(body.to_spec()))
+
+
+@router.post(
+    "/experiments/import",
+    status_code=201,
+    openapi_extra=permission(Action.LOG),
+    responses=WRITE_ERRORS,
+)
+def import_experiments(body: ImportIn, s: ServicesDep) -> ImportOut:
+    """Store experiments that already ran, all in one transaction (the bulk path).
+
+    Send each experiment with an ``id`` (a UUIDv7 made by the client): a retried request
+    then stores nothing twice, as experiments this user already imported are skipped.
+    """
+    return ImportOut(ids=s.experiments.import_many(body.to_specs(), batch_size=MAX_IMPORT))
 
 
 @router.get(
