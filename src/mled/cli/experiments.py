@@ -1,4 +1,4 @@
-"""``mled experiments``: list experiments and show one in full.
+"""``mled experiments``: list experiments, show one in full, search, import.
 
 Example:
     $ mled experiments list --project vision --limit 5
@@ -19,6 +19,7 @@ from mled.cli.context import (
     StoreOption,
     command_group,
 )
+from mled.cli.experiment_import import import_experiments
 from mled.cli.experiment_views import (
     DEFAULT_METRIC_COLUMNS,
     experiment_detail,
@@ -36,10 +37,11 @@ DEFAULT_LIMIT = 20
 
 def build() -> typer.Typer:
     """The ``experiments`` command group."""
-    app = command_group("List experiments and show their details.")
+    app = command_group("List, show, search and import experiments.")
     app.command("list")(list_experiments)
     app.command("show")(show_experiment)
     app.command("search")(search_experiments)
+    app.command("import")(import_experiments)
     return app
 
 
