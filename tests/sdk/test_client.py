@@ -291,6 +291,7 @@ def test_log_experiment_with_another_terminal_status(client: Client, status: str
         ({"metrics": {"loss": [(0, 0.1, 5.0, 9)]}}, InvalidMetricValue, "(step, value)"),
         ({"metrics": {"loss": []}}, InvalidInput, "empty history"),
         ({"status": "paused"}, InvalidInput, "paused"),
+        ({"parms": {"lr": 0.1}}, InvalidInput, "unknown field 'parms'; did you mean 'params'?"),
     ],
 )
 def test_log_experiment_refuses_bad_input(
@@ -299,6 +300,14 @@ def test_log_experiment_refuses_bad_input(
     with pytest.raises(error, match=re.escape(fragment)):
         sqlite_client.log_experiment("vision", "bad", **fields)
     assert sqlite_client.list_experiments() == []
+
+
+def test_log_experiment_with_an_id_is_stored_once(client: Client) -> None:
+    given = new_id()
+    first = client.log_experiment("vision", "once", id=given, params={"lr": 0.1})
+    again = client.log_experiment("vision", "once", id=given, params={"lr": 0.1})
+    assert first.id == again.id == given
+    assert [e.id for e in client.list_experiments()] == [given]
 
 
 def test_log_experiments_stores_each_entry_like_log_experiment(client: Client) -> None:

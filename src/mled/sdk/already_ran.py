@@ -15,10 +15,10 @@ from __future__ import annotations
 import difflib
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from mled.entities import NewExperiment, Series
 from mled.errors import InvalidInput, InvalidMetricValue, MledError
@@ -28,72 +28,64 @@ from mled.validation import metric_step, metric_value
 
 DEFAULT_PROJECT = "default"
 
-SPEC_FIELDS = (
-    "params",
-    "metrics",
-    "tags",
-    "started_at",
-    "ended_at",
-    "status",
-    "group",
-    "notes",
-    "source",
-    "command",
-    "environment",
-    "seeds",
-)
-"""The keyword arguments of ``log_experiment`` after ``project`` and ``name``."""
 
-ENTRY_FIELDS = ("project", "name", "id", *SPEC_FIELDS)
+class AlreadyRanFields(TypedDict, total=False):
+    """The keyword arguments of ``log_experiment`` after ``project`` and ``name``."""
+
+    params: Mapping[str, Any] | None
+    metrics: Mapping[str, Any] | None
+    tags: Mapping[str, Any] | None
+    started_at: object
+    ended_at: object
+    status: str
+    group: str | None
+    notes: str
+    source: dict[str, Any] | None
+    command: dict[str, Any] | None
+    environment: dict[str, Any] | None
+    seeds: dict[str, Any] | None
+    id: str | None
+
+
+ENTRY_FIELDS = ("project", "name", *AlreadyRanFields.__annotations__)
 """The keys an entry of ``log_experiments`` may hold."""
 
 
 def already_ran_spec(
-    project: str = DEFAULT_PROJECT,
-    name: str | None = None,
-    *,
-    params: Mapping[str, Any] | None = None,
-    metrics: Mapping[str, Any] | None = None,
-    tags: Mapping[str, Any] | None = None,
-    started_at: object = None,
-    ended_at: object = None,
-    status: str = "finished",
-    group: str | None = None,
-    notes: str = "",
-    source: dict[str, Any] | None = None,
-    command: dict[str, Any] | None = None,
-    environment: dict[str, Any] | None = None,
-    seeds: dict[str, Any] | None = None,
-    id: str | None = None,
+    project: str = DEFAULT_PROJECT, name: str | None = None, **fields: Unpack[AlreadyRanFields]
 ) -> NewExperiment:
-    """The spec of one experiment that already ran (see ``Client.log_experiment``)."""
-    start = to_epoch(started_at, "started_at")
-    end = to_epoch(ended_at, "ended_at")
+    """The spec of one experiment that already ran (see ``Client.log_experiment``).
+
+    A keyword it does not know is refused with the nearest known one, as a typo would
+    otherwise drop what it names without a word.
+    """
+    _refuse_unknown(fields, AlreadyRanFields.__annotations__)
+    start = to_epoch(fields.get("started_at"), "started_at")
+    end = to_epoch(fields.get("ended_at"), "ended_at")
     default_ts = end if end is not None else start
     return NewExperiment(
         project=project,
         name=name or default_name(),
-        params=dict(params or {}),
-        tags=dict(tags or {}),
-        status=status,
-        group=group,
-        notes=notes,
+        params=dict(fields.get("params") or {}),
+        tags=dict(fields.get("tags") or {}),
+        status=fields.get("status", "finished"),
+        group=fields.get("group"),
+        notes=fields.get("notes", ""),
         started_at=start,
         ended_at=end,
-        source=source,
-        command=command,
-        environment=environment,
-        seeds=seeds,
-        metrics=metric_series(metrics or {}, default_ts),
-        id=id,
+        source=fields.get("source"),
+        command=fields.get("command"),
+        environment=fields.get("environment"),
+        seeds=fields.get("seeds"),
+        metrics=metric_series(fields.get("metrics") or {}, default_ts),
+        id=fields.get("id"),
     )
 
 
 def entry_spec(index: int, entry: Mapping[str, Any], project: str) -> NewExperiment:
     """The spec of entry ``index`` of a ``log_experiments`` list, with its ID fixed now.
 
-    An error names the entry (``experiment 3: ...``) and keeps its code and hint; an unknown
-    key is refused with the nearest known one.
+    An error names the entry (``experiment 3: ...``) and keeps its code and hint.
 
     Example:
         >>> entry_spec(0, {"name": "a", "params": {"lr": 0.1}}, "vision").params
@@ -108,22 +100,26 @@ def entry_spec(index: int, entry: Mapping[str, Any], project: str) -> NewExperim
             f"experiment {index}: expected a mapping of fields, got {type(entry).__name__}",
             hint="Give each experiment as a dict such as {'name': 'a', 'params': {...}}.",
         )
-    unknown = [k for k in entry if k not in ENTRY_FIELDS]
-    if unknown:
-        key = str(unknown[0])
-        close = difflib.get_close_matches(key, ENTRY_FIELDS, n=1)
-        guess = f"; did you mean {close[0]!r}?" if close else ""
-        raise InvalidInput(
-            f"experiment {index}: unknown field {key!r}{guess}",
-            hint="Fields: " + ", ".join(ENTRY_FIELDS) + ".",
-            details={"index": index, "field": key},
-        )
-    fields = dict(entry)
     try:
+        _refuse_unknown(entry, ENTRY_FIELDS)
+        fields = dict(entry)
         spec = already_ran_spec(fields.pop("project", project), fields.pop("name", None), **fields)
     except MledError as err:
         raise err.about_item(index) from err
     return spec if spec.id is not None else replace(spec, id=new_id())
+
+
+def _refuse_unknown(fields: Mapping[Any, Any], known: Iterable[str]) -> None:
+    names = list(known)
+    for key in fields:
+        if key not in names:
+            close = difflib.get_close_matches(str(key), names, n=1)
+            guess = f"; did you mean {close[0]!r}?" if close else ""
+            raise InvalidInput(
+                f"unknown field {str(key)!r}{guess}",
+                hint="Fields: " + ", ".join(names) + ".",
+                details={"field": str(key)},
+            )
 
 
 def default_name() -> str:

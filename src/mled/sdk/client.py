@@ -12,11 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, Unpack
 
 from mled.artifacts.sdk import ClientAssets
 from mled.entities import AuditReport, Experiment, MetricHistory, NewExperiment, Project
-from mled.sdk.already_ran import DEFAULT_PROJECT, already_ran_spec, default_name, entry_spec
+from mled.sdk.already_ran import (
+    DEFAULT_PROJECT,
+    AlreadyRanFields,
+    already_ran_spec,
+    default_name,
+    entry_spec,
+)
 from mled.sdk.backend import Backend
 from mled.sdk.lifecycle import ProcessHooks, shared_hooks
 from mled.sdk.live import LiveExperiment
@@ -141,42 +147,22 @@ class Client(ClientAssets, ClientSearch):
         self,
         project: str = DEFAULT_PROJECT,
         name: str | None = None,
-        *,
-        params: Mapping[str, Any] | None = None,
-        metrics: Mapping[str, Any] | None = None,
-        tags: Mapping[str, Any] | None = None,
-        started_at: object = None,
-        ended_at: object = None,
-        status: str = "finished",
-        group: str | None = None,
-        notes: str = "",
-        source: dict[str, Any] | None = None,
-        command: dict[str, Any] | None = None,
-        environment: dict[str, Any] | None = None,
-        seeds: dict[str, Any] | None = None,
+        **fields: Unpack[AlreadyRanFields],
     ) -> Experiment:
         """Record an experiment that already ran, in one transaction.
 
+        ``fields`` are ``params``, ``metrics``, ``tags``, ``started_at`` and ``ended_at``
+        (ISO 8601 text, a datetime or epoch seconds), ``status`` (default ``"finished"``),
+        ``group``, ``notes``, the capture records ``source``, ``command``, ``environment``
+        and ``seeds``, and ``id`` (a UUID: the same call again returns the same experiment).
         ``metrics`` maps each key to a number (one final value), a list of numbers (steps
         0, 1, ...), or a list of ``(step, value)`` / ``(step, value, timestamp)`` tuples.
+
+        Example:
+            >>> client.log_experiment("vision", "resnet", params={"lr": 0.1},  # doctest: +SKIP
+            ...                       metrics={"acc": [0.7, 0.9]}, started_at="2026-01-31")
         """
-        spec = already_ran_spec(
-            project,
-            name,
-            params=params,
-            metrics=metrics,
-            tags=tags,
-            started_at=started_at,
-            ended_at=ended_at,
-            status=status,
-            group=group,
-            notes=notes,
-            source=source,
-            command=command,
-            environment=environment,
-            seeds=seeds,
-        )
-        return self.backend.create_experiment(spec)
+        return self.backend.create_experiment(already_ran_spec(project, name, **fields))
 
     def log_experiments(
         self, experiments: Iterable[Mapping[str, Any]], project: str = DEFAULT_PROJECT
