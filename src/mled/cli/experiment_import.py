@@ -21,8 +21,7 @@ from rich.console import Console
 
 from mled.cli.context import CommandContext, DebugOption, JsonOption, StoreOption
 from mled.errors import InvalidInput, MledError
-
-DEFAULT_PROJECT = "default"
+from mled.sdk.already_ran import DEFAULT_PROJECT
 
 
 def import_experiments(

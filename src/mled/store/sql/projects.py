@@ -21,18 +21,16 @@ class ProjectRow:
     entity: Project
 
 
-def _row(row: Any) -> ProjectRow:
-    created = to_datetime(row.created_at)
+def _project_row(
+    pk: int, public_id: str, name: str, description: str, created_at: float
+) -> ProjectRow:
+    created = to_datetime(created_at)
     assert created is not None
-    return ProjectRow(
-        pk=row.id,
-        entity=Project(
-            id=row.public_id,
-            name=row.name,
-            description=row.description,
-            created_at=created,
-        ),
-    )
+    return ProjectRow(pk=pk, entity=Project(public_id, name, description, created))
+
+
+def _row(row: Any) -> ProjectRow:
+    return _project_row(row.id, row.public_id, row.name, row.description, row.created_at)
 
 
 def get_project(conn: Connection, name: str) -> ProjectRow | None:
@@ -48,13 +46,7 @@ def get_project(conn: Connection, name: str) -> ProjectRow | None:
     mark = placeholder(conn.dialect)
     sql = f"SELECT id, public_id, name, description, created_at FROM projects WHERE name = {mark}"
     found = fetch_rows(conn, sql, (name,))
-    if not found:
-        return None
-    pk, public_id, name, description, created_at = found[0]
-    created = to_datetime(created_at)
-    assert created is not None
-    project = Project(id=public_id, name=name, description=description, created_at=created)
-    return ProjectRow(pk=pk, entity=project)
+    return _project_row(*found[0]) if found else None
 
 
 def get_project_by_pk(conn: Connection, pk: int) -> ProjectRow | None:
@@ -80,9 +72,7 @@ def insert_project(
             created_by=created_by,
         )
     ).inserted_primary_key[0]  # type: ignore[index]
-    created = to_datetime(created_at)
-    assert created is not None
-    return ProjectRow(int(pk), Project(public_id, name, description, created))
+    return _project_row(int(pk), public_id, name, description, created_at)
 
 
 def list_projects(conn: Connection, only: list[int] | None = None) -> list[ProjectRow]:
