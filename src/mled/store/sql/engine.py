@@ -125,8 +125,23 @@ def run_transaction(engine: Engine, fn: Callable[[Connection], T], *, write: boo
                 f"a value cannot be stored: {str(err.orig).splitlines()[0]}",
                 hint="Check the sizes and ranges of the values sent.",
             ) from err
+        except UnicodeEncodeError as err:
+            # Text reaches the database (and the audit hash) as UTF-8; a lone surrogate, which
+            # Python makes of undecodable bytes, has no UTF-8 form. Only user text holds them.
+            raise InvalidInput(
+                f"a text value is not valid Unicode: {_surrogates_in(err)}",
+                hint="Remove the lone surrogates (U+D800-U+DFFF) from the text, e.g. decode "
+                "bytes with errors='replace' rather than 'surrogateescape'.",
+            ) from err
         except DBAPIError as err:
             if not _is_retryable(err) or attempt == MAX_ATTEMPTS:
                 raise
         time.sleep(min(0.05 * 2**attempt, 2.0) * (0.5 + random.random()))
     raise AssertionError("unreachable")
+
+
+def _surrogates_in(err: UnicodeEncodeError) -> str:
+    """Where the unencodable characters of ``err`` are, with a little of the text before them."""
+    bad = err.object[err.start : err.end]
+    before = err.object[max(0, err.start - 20) : err.start]
+    return f"it holds {bad!r} after {before!r}" if before else f"it starts with {bad!r}"
