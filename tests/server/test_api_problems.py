@@ -260,6 +260,11 @@ def test_a_streamed_json_body_over_the_limit_is_refused(api: Api) -> None:
         ("/experiments", b'{"project": "alpha", "name": "a", "params": {"p": ["\\udfff"]}}'),
         ("/auth/login", b'{"username": "\\ud800", "password": "whatever"}'),
         ("/tokens", b'{"name": "laptop\\udbff"}'),
+        (
+            "/experiments/import",
+            b'{"experiments": [{"project": "alpha", "name": "a"},'
+            b' {"project": "alpha", "name": "b", "tags": {"t": "\\ud83d"}}]}',
+        ),
     ],
 )
 def test_text_that_is_not_unicode_is_refused_not_stored(
@@ -269,3 +274,14 @@ def test_text_that_is_not_unicode_is_refused_not_stored(
     answer = admin.post(path, content=body, headers={"Content-Type": "application/json"})
     fields = assert_problem(answer, 422, "validation_error")["details"]["fields"]
     assert "surrogate" in fields[0]["message"]
+    assert admin.get("/experiments", params={"project": "alpha"}).json() == []
+
+
+def test_an_emoji_sent_as_an_escaped_surrogate_pair_is_stored(admin: httpx.Client) -> None:
+    body = b'{"experiments": [{"project": "alpha", "name": "run \\ud83d\\ude00"}]}'
+    answer = admin.post(
+        "/experiments/import", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert answer.status_code == 201, answer.text
+    (stored,) = admin.get("/experiments", params={"project": "alpha"}).json()
+    assert stored["name"] == "run \U0001f600"
