@@ -10,14 +10,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, inspect, text
 
+from mled.entities import NewExperiment
 from mled.errors import SchemaOutdated
 from mled.migrations import HEAD_REVISION
+from mled.service import Services
 from mled.store.sql.engine import create_store_engine, sql_url
 from mled.store.sql.schema import MIGRATIONS_DIR, current_revision, upgrade
 from mled.store.sql.store import SqlStore
@@ -191,3 +194,72 @@ def test_processes_opening_a_new_store_together_migrate_it_once(
             assert conn.execute(text("SELECT count(*) FROM audit_head")).scalar() == 1
     finally:
         eng.dispose()
+
+
+def _migrate(engine: Engine, action: str, revision: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        getattr(command, action)(config, revision)
+
+
+PARAM_QUERIES = {
+    "params.x = '0.5'": ["r0", "r1"],  # a float and a string that spells it
+    "params.x = 'adam'": ["r2"],
+    "params.x = 'true'": ["r3"],  # the bool, stored with the number 1
+    "params.x > 1": ["r4", "r5"],
+    "params.x in ('64', 'adam')": ["r2", "r4", "r5"],
+    "params.x = '[1,2]'": ["r6"],
+}
+
+
+def _param_searches(uri: str) -> dict[str, list[str]]:
+    store = SqlStore.open(uri)
+    try:
+        services = Services.for_user(store, "alice")
+        return {q: sorted(e.name for e in services.search.search(q).items) for q in PARAM_QUERIES}
+    finally:
+        store.close()
+
+
+def test_a_store_with_experiments_migrates_down_to_0001_and_up_again(
+    empty_uri: str, engine: Engine
+) -> None:
+    """0002 makes the params value indexes partial; searches answer the same before, at
+    0001 (the indexes hold every row) and after upgrading again."""
+    store = SqlStore.open(empty_uri)
+    services = Services.for_user(store, "alice")
+    for i, value in enumerate([0.5, "0.5", "adam", True, 64, "64", [1, 2]]):
+        spec = NewExperiment(project="p", name=f"r{i}", params={"x": value})
+        services.experiments.create(spec)
+    store.close()
+    assert _param_searches(empty_uri) == PARAM_QUERIES
+
+    _migrate(engine, "downgrade", "0001")
+    with pytest.raises(SchemaOutdated):
+        SqlStore.open(empty_uri)
+    indexes = {i["name"]: i for i in inspect(engine).get_indexes("params")}
+    assert set(indexes) == {
+        "ix_params_key_value_num_experiment_id",
+        "ix_params_key_value_prefix_experiment_id",
+    }
+    assert all("WHERE" not in d for d in _index_definitions(engine).values())
+    upgrade(engine)  # what `mled db upgrade` runs
+    with engine.connect() as conn:
+        assert current_revision(conn) == HEAD_REVISION
+    definitions = _index_definitions(engine)
+    assert "value_num IS NOT NULL" in definitions["ix_params_key_value_num_experiment_id"]
+    assert "value_num IS NULL" in definitions["ix_params_key_value_prefix_experiment_id"]
+    assert _param_searches(empty_uri) == PARAM_QUERIES
+
+
+def _index_definitions(engine: Engine) -> dict[str, str]:
+    """The params value indexes' definitions, as the database shows them."""
+    if engine.dialect.name == "sqlite":
+        sql = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'params'"
+    else:
+        sql = "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'params'"
+    with engine.connect() as conn:
+        rows = conn.execute(text(sql)).all()
+    return {name: definition for name, definition in rows if "value" in name}

@@ -20,6 +20,7 @@ from mled.validation import (
     encode_param,
     metric_step,
     metric_value,
+    number_of_text,
     validate_key,
     validate_name,
     validate_tag_value,
@@ -239,6 +240,24 @@ def test_param_encode_decode_round_trip(value: Any) -> None:
         assert text == json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"))
     if num is not None:
         assert math.isfinite(num)
+
+
+_numberish = st.one_of(
+    st.integers(),
+    st.floats(),
+    st.booleans(),
+    st.from_regex(r"\s?[-+]?(\d{0,4}\.?\d{0,4})([eE][-+]?\d{1,3})?\s?", fullmatch=True),
+    st.sampled_from(["true", "false", "True", "nan", "inf", "-0", "1_0", "0x10", "\u0661"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_params | _numberish)
+def test_a_params_number_is_the_number_of_its_text(value: Any) -> None:
+    """Search finds text equality on params with a number by number_of_text(text) alone."""
+    _, text, num = encode_param(value)
+    if num is not None:
+        assert number_of_text(text) == num
 
 
 @settings(max_examples=50, deadline=None)

@@ -180,6 +180,27 @@ def _encode_str(value: str) -> tuple[str, str, float | None]:
     return "str", value, None if num is None else _finite(num)
 
 
+def number_of_text(text: str) -> float | None:
+    """The number stored with any param whose text is ``text``, for the params that have one.
+
+    A param with a number stores text that spells it (``repr`` of a float, ``str`` of an int,
+    the string itself) or ``true``/``false`` for a bool, so a param whose text is ``text``
+    either has this number or none at all. Search finds text equality on such params through
+    the index on numbers (see ``mled.query.conditions.param_text_test``).
+
+    Example:
+        >>> number_of_text("0.001"), number_of_text("true"), number_of_text("adam")
+        (0.001, 1.0, None)
+    """
+    if text in _BOOL_TEXT:
+        return _BOOL_TEXT[text]
+    num = _number_in(text)
+    return None if num is None else _finite(num)
+
+
+_BOOL_TEXT = {"true": 1.0, "false": 0.0}
+
+
 def _number_in(text: str) -> float | None:
     """The number a numeric-looking string holds, or None.
 

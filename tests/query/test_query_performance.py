@@ -125,3 +125,28 @@ def test_q1_walks_the_sort_index_in_windows_that_seek_it(big: Engine) -> None:
         walked = search.fetch(lambda stmt: conn.execute(stmt).all())
         planned = conn.execute(search.statement).all()
     assert [tuple(r) for r in walked] == [tuple(r) for r in planned]
+
+
+NUM_INDEX = "ix_params_key_value_num_experiment_id"
+PREFIX_INDEX = "ix_params_key_value_prefix_experiment_id"
+
+
+@pytest.mark.parametrize(
+    ("query", "indexes"),
+    [
+        ("params.p3 = 'a'", {PREFIX_INDEX}),
+        ("params.p3 in ('a', 'b')", {PREFIX_INDEX}),
+        ("params.p0 < 0.01", {NUM_INDEX}),
+        ("params.p0 in (0.5, 0.25)", {NUM_INDEX}),
+        # Text that spells a number: a prefix lookup among text rows, a number lookup among
+        # the others (each params row is in exactly one of the two partial indexes).
+        ("params.p0 = '0.5'", {PREFIX_INDEX, NUM_INDEX}),
+        ("params.p0 = 'true'", {PREFIX_INDEX, NUM_INDEX}),
+    ],
+)
+def test_param_filters_seek_the_partial_indexes(big: Engine, query: str, indexes: set[str]) -> None:
+    search = compile_search(parse_query(query), project_ids=[1, 2], limit=100, now=0.0)
+    plan = _plan(big, search.statement)
+    used = {name for name in (NUM_INDEX, PREFIX_INDEX) if any(name in step for step in plan)}
+    assert used == indexes, plan
+    assert not [s for s in plan if s.startswith("SCAN") and "params" in s], plan

@@ -32,3 +32,27 @@ def served() -> dict[tuple[str, str], str]:
 
 def test_every_route_is_documented_with_its_permission() -> None:
     assert documented() == served()
+
+
+def _objects_keyed_by_pattern(node: object, where: str = "") -> list[str]:
+    """Where the schema lets keys through on a pattern (``patternProperties``) instead of
+    refusing the ones that do not match it (``propertyNames``)."""
+    if isinstance(node, dict):
+        found = [where] if "patternProperties" in node else []
+        for key, value in node.items():
+            found += _objects_keyed_by_pattern(value, f"{where}/{key}")
+        return found
+    if isinstance(node, list):
+        return [w for i, v in enumerate(node) for w in _objects_keyed_by_pattern(v, f"{where}/{i}")]
+    return []
+
+
+def test_dict_keys_are_constrained_by_property_names_in_the_schema() -> None:
+    """A body the schema calls valid is one the API accepts: keys the API refuses (a metric key
+    with a space at the end, say) must be invalid in the schema too, optional dicts included."""
+    app = create_app(ServerSettings(store_uri="sqlite:////nonexistent/mled.db"))
+    schema = app.openapi()
+    assert _objects_keyed_by_pattern(schema) == []
+    directions = schema["components"]["schemas"]["CompareIn"]["properties"]["directions"]
+    (keyed,) = [m for m in directions["anyOf"] if m.get("type") == "object"]
+    assert keyed["propertyNames"]["pattern"].startswith("^[A-Za-z0-9")

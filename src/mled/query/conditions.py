@@ -80,6 +80,7 @@ from mled.store.sql.tables import (
     users,
 )
 from mled.store.sql.tables.meta import PREFIX_LENGTH
+from mled.validation import number_of_text
 
 Clause = ColumnElement[bool]
 E = experiments.c
@@ -236,6 +237,39 @@ def text_test(
     return parts[0] if len(parts) == 1 else or_(*parts)
 
 
+def param_text_test(
+    table: FromClause, expr: Comparison | InList, values: list[str]
+) -> Clause | None:
+    """Equality / ``in`` of a params row's text with ``values`` through the params indexes (None
+    for any other test).
+
+    Each params row is in one of two partial indexes: rows with a number in
+    ``(key, value_num)``, the others in ``(key, value_prefix)``. A row with a number matches
+    the text ``v`` only if its number is ``number_of_text(v)``, so each value is one prefix
+    lookup among the rows without a number, plus, when it spells a number (or ``true`` /
+    ``false``), one lookup of that number checked against the full text.
+
+    Example:
+        >>> test = param_text_test(params, Comparison(Param("p"), Op.EQ, String("a")), ["a"])
+        >>> str(test)
+        'params.value_num IS NULL AND params.value_prefix = :param_1'
+        >>> "params.value_num = :param_" in str(
+        ...     param_text_test(params, Comparison(Param("p"), Op.EQ, String("")), ["0.1"])
+        ... )
+        True
+    """
+    prefixed = text_test(table, "value_text", expr, values)
+    if prefixed is None:
+        return None
+    c = table.c
+    parts: list[Clause] = [and_(c.value_num.is_(None), prefixed)]
+    for value in sorted(set(values)):
+        num = number_of_text(value)
+        if num is not None:
+            parts.append(and_(c.value_num == bound(num), c.value_text == bound(value)))
+    return parts[0] if len(parts) == 1 else or_(*parts)
+
+
 class ConditionCompiler:
     """Compiles filter expressions; ``now`` (epoch seconds) resolves ``now - 7d``."""
 
@@ -303,7 +337,7 @@ class ConditionCompiler:
                 test = compare(c.value_num, expr.op, self.plain(v), text=False)
                 return and_(c.value_type == bound("bool"), test)
             if isinstance(v, String):
-                prefixed = text_test(table, "value_text", expr, [v.value])
+                prefixed = param_text_test(table, expr, [v.value])
                 if prefixed is not None:
                     return prefixed
                 return compare(c.value_text, expr.op, v.value, text=True)
@@ -315,7 +349,7 @@ class ConditionCompiler:
         if nums:
             parts.append(in_list(c.value_num, nums, negated=expr.negated))
         if texts:
-            prefixed = text_test(table, "value_text", expr, texts)
+            prefixed = param_text_test(table, expr, texts)
             if prefixed is None:
                 prefixed = in_list(c.value_text, texts, negated=expr.negated)
             parts.append(prefixed)

@@ -117,12 +117,14 @@ MAX_ITEMS = 10_000
 
 def _keys_schema(schema: dict[str, Any]) -> None:
     """Constrain the key names of a ``dict[Key, ...]`` (pydantic emits patternProperties,
-    which would let keys that do not match through; ``propertyNames`` refuses them)."""
-    pattern_properties = schema.pop("patternProperties", None)
-    if pattern_properties:
-        ((pattern, values),) = pattern_properties.items()
-        schema.setdefault("propertyNames", {})["pattern"] = pattern
-        schema["additionalProperties"] = values
+    which would let keys that do not match through; ``propertyNames`` refuses them), also
+    inside the ``anyOf`` of an optional one (``dict[Key, ...] | None``)."""
+    for member in [schema, *schema.get("anyOf", [])]:
+        pattern_properties = member.pop("patternProperties", None)
+        if pattern_properties:
+            ((pattern, values),) = pattern_properties.items()
+            member.setdefault("propertyNames", {})["pattern"] = pattern
+            member["additionalProperties"] = values
 
 
 def keyed(**kwargs: Any) -> Any:

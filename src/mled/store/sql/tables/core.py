@@ -18,7 +18,15 @@ from sqlalchemy import (
     Text,
 )
 
-from mled.store.sql.tables.meta import KEY_LENGTH, NAME_LENGTH, PREFIX_LENGTH, metadata
+from mled.store.sql.tables.meta import (
+    KEY_LENGTH,
+    NAME_LENGTH,
+    NUMBER_ROWS,
+    PREFIX_LENGTH,
+    TEXT_ROWS,
+    metadata,
+    partial,
+)
 
 users = Table(
     "users",
@@ -94,8 +102,12 @@ params = Table(
     # PostgreSQL btree row holds, so equality lookups go through this indexed prefix and then
     # compare the full text.
     Column("value_prefix", String(PREFIX_LENGTH), nullable=False),
-    Index(None, "key", "value_num", "experiment_id"),
-    Index(None, "key", "value_prefix", "experiment_id"),
+    # Each row is in one of the two value indexes, never both: a number is found by value_num,
+    # other text by its prefix (a number's text is found through value_num too, see
+    # mled.query.conditions.param_text_test). One index entry per row instead of two: a new
+    # experiment dirties a quarter fewer pages (migration 0002).
+    Index(None, "key", "value_num", "experiment_id", **partial(NUMBER_ROWS)),
+    Index(None, "key", "value_prefix", "experiment_id", **partial(TEXT_ROWS)),
     # Rows are small and always reached by their key or through an index holding the whole
     # key, so SQLite keeps them in the key's b-tree: one b-tree fewer to update per insert.
     sqlite_with_rowid=False,
