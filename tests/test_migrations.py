@@ -249,8 +249,12 @@ def test_a_store_with_experiments_migrates_down_to_0001_and_up_again(
     with engine.connect() as conn:
         assert current_revision(conn) == HEAD_REVISION
     definitions = _index_definitions(engine)
+    assert set(definitions) == {
+        "ix_params_key_value_num_experiment_id",
+        "ix_params_key_value_prefix_experiment_id_value_num",
+    }
     assert "value_num IS NOT NULL" in definitions["ix_params_key_value_num_experiment_id"]
-    assert "value_num IS NULL" in definitions["ix_params_key_value_prefix_experiment_id"]
+    assert "value_num IS NULL" in definitions["ix_params_key_value_prefix_experiment_id_value_num"]
     assert _param_searches(empty_uri) == PARAM_QUERIES
 
 

@@ -12,11 +12,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mled.errors import InvalidKey, InvalidMetricValue, InvalidName, InvalidParamValue
+from mled.errors import (
+    InvalidInput,
+    InvalidKey,
+    InvalidMetricValue,
+    InvalidName,
+    InvalidParamValue,
+)
 from mled.store.sql.experiments import decode_param
 from mled.validation import (
     MAX_KEY_LENGTH,
+    MAX_NESTING,
     MAX_PARAM_TEXT,
+    check_nesting,
     encode_param,
     metric_step,
     metric_value,
@@ -266,3 +274,36 @@ def test_numeric_strings_get_their_numeric_value(number: float) -> None:
     vtype, text, num = encode_param(repr(number))
     assert (vtype, text) == ("str", repr(number))
     assert num == number
+
+
+# --- nesting ---------------------------------------------------------------------------------
+
+
+def _nested(depth: int, kind: str) -> Any:
+    value: Any = 1
+    for _ in range(depth):
+        value = {"k": value} if kind == "dict" else [value]
+    return value
+
+
+@pytest.mark.parametrize("kind", ["dict", "list"])
+def test_a_param_nested_up_to_the_limit_is_stored_as_json(kind: str) -> None:
+    vtype, text, _ = encode_param(_nested(MAX_NESTING, kind))
+    assert vtype == "json"
+    assert decode_param(vtype, text) == _nested(MAX_NESTING, kind)
+
+
+@pytest.mark.parametrize("depth", [MAX_NESTING + 1, 2_000, 100_000])
+@pytest.mark.parametrize("kind", ["dict", "list"])
+def test_a_param_nested_deeper_is_refused_with_a_hint(kind: str, depth: int) -> None:
+    """Not a RecursionError from the JSON encoder (at about 1,000 levels) or anywhere later."""
+    with pytest.raises(InvalidParamValue, match=f"more than {MAX_NESTING} deep") as info:
+        encode_param(_nested(depth, kind))
+    assert "artifact" in (info.value.hint or "")
+
+
+def test_nesting_counts_the_deepest_branch_only() -> None:
+    wide = {f"k{i}": _nested(MAX_NESTING - 1, "list") for i in range(50)}
+    check_nesting(wide, "seeds")
+    with pytest.raises(InvalidInput, match="seeds nests"):
+        check_nesting({**wide, "deep": _nested(MAX_NESTING, "dict")}, "seeds")

@@ -28,6 +28,10 @@ MAX_KEY_LENGTH = 250
 MAX_NAME_LENGTH = 200
 MAX_PARAM_TEXT = 65_536
 MAX_TAG_VALUE = 65_536
+MAX_NESTING = 100
+"""Deepest nesting of lists and dicts in a JSON param or document (seeds, command, ...):
+far beyond any real config, and far below the depth at which encoding or decoding the JSON
+would exhaust Python's stack somewhere between the SDK, the store and the REST API."""
 _KEY_RE = re.compile(r"^[A-Za-z0-9_\-. :/]+$")
 _NUMERIC_RE = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
 
@@ -105,6 +109,13 @@ def validate_new_experiment(spec: NewExperiment) -> None:
         raise InvalidInput(f"status {spec.status!r} is not one of {', '.join(STATUSES)}")
     if spec.group is not None:
         validate_name(spec.group, "group")
+    for what, document in (
+        ("source", spec.source),
+        ("command", spec.command),
+        ("environment", spec.environment),
+        ("seeds", spec.seeds),
+    ):
+        check_nesting(document, what)
     if spec.started_at is not None and spec.ended_at is not None:
         if spec.ended_at < spec.started_at:
             raise InvalidInput(
@@ -145,6 +156,7 @@ def encode_param(value: Any) -> tuple[str, str, float | None]:
         return "float", repr(f), _finite(f)
     if isinstance(value, str):
         return _encode_str(value)
+    check_nesting(value, "param value", InvalidParamValue)
     try:
         text = json.dumps(
             value, sort_keys=True, separators=(",", ":"), allow_nan=False, default=_plain
@@ -178,6 +190,36 @@ def _encode_str(value: str) -> tuple[str, str, float | None]:
     _refuse_nul(value, "param value")
     num = _number_in(value)
     return "str", value, None if num is None else _finite(num)
+
+
+def check_nesting(value: Any, what: str, error: type[InvalidInput] = InvalidInput) -> None:
+    """Refuse ``value`` (raise ``error`` naming ``what``) when its lists and dicts nest more
+    than ``MAX_NESTING`` deep.
+
+    Example:
+        >>> check_nesting({"optimizer": {"name": "adam", "betas": [0.9, 0.999]}}, "seeds")
+        >>> deep = []
+        >>> for _ in range(200):
+        ...     deep = [deep]
+        >>> check_nesting(deep, "param value")
+        Traceback (most recent call last):
+        mled.errors.InvalidInput: param value nests lists or dicts more than 100 deep
+    """
+    level = [value]
+    for _ in range(MAX_NESTING):
+        level = [
+            child
+            for item in level
+            if isinstance(item, dict | list | tuple)
+            for child in (item.values() if isinstance(item, dict) else item)
+        ]
+        if not level:
+            return
+    if any(isinstance(item, dict | list | tuple) for item in level):
+        raise error(
+            f"{what} nests lists or dicts more than {MAX_NESTING} deep",
+            hint="Flatten it (e.g. dotted keys), or log it as an artifact (a JSON file).",
+        )
 
 
 def number_of_text(text: str) -> float | None:

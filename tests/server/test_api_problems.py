@@ -285,3 +285,19 @@ def test_an_emoji_sent_as_an_escaped_surrogate_pair_is_stored(admin: httpx.Clien
     assert answer.status_code == 201, answer.text
     (stored,) = admin.get("/experiments", params={"project": "alpha"}).json()
     assert stored["name"] == "run \U0001f600"
+
+
+@pytest.mark.parametrize("depth", [101, 5_000])
+@pytest.mark.parametrize("field", ["params", "seeds"])
+def test_a_body_nested_too_deep_is_a_client_error(
+    admin: httpx.Client, field: str, depth: int
+) -> None:
+    """Never a 500 from a RecursionError while decoding, validating or storing the body."""
+    value = "[" * depth + "1" + "]" * depth
+    document = f'{{"x": {value}}}' if field == "params" else f'{{"a": {value}}}'
+    body = f'{{"project": "alpha", "name": "deep", "{field}": {document}}}'.encode()
+    answer = admin.post("/experiments", content=body, headers={"Content-Type": "application/json"})
+    assert 400 <= answer.status_code < 500, answer.text
+    assert answer.json()["code"]
+    assert answer.json()["hint"]
+    assert admin.get("/experiments", params={"project": "alpha"}).json() == []

@@ -63,7 +63,7 @@ from mled.query.ast import (
     Timestamp,
     Value,
 )
-from mled.query.dialect import BinaryCollate, like_match
+from mled.query.dialect import BinaryCollate, Likely, like_match
 from mled.query.fields import (
     NULLABLE_ATTRIBUTES,
     TIME_OR_NUMBER_ATTRIBUTES,
@@ -86,6 +86,15 @@ Clause = ColumnElement[bool]
 E = experiments.c
 
 _ORDERING = (Op.LT, Op.LE, Op.GT, Op.GE)
+
+METRIC_RANGE_LIKELIHOOD = 0.5
+"""How often SQLite's planner assumes ``metrics.K > x`` (or ``<``, ``<=``, ``>=``) holds.
+
+Without histograms (Python's SQLite has no STAT4) it assumes a quarter of the rows, while the
+equality of a param or tag is estimated from its measured average number of rows per value.
+A quarter made ``metrics.m0 > 0.5 and params.p3 = 'a'`` (half and a fifth of the rows) start
+from the metric: twice the work of starting from the param (19 against 9 ms at 10,000
+experiments). Half is the even guess for a threshold on a metric's unknown spread."""
 
 
 def keyed_table(field: Param | Metric | Tag) -> Table:
@@ -308,7 +317,10 @@ class ConditionCompiler:
         if isinstance(field, Param):
             return self._param_test(table, expr)
         if isinstance(field, Metric):
-            return self._simple_test(table.c[field.agg], expr, text=False)
+            test = self._simple_test(table.c[field.agg], expr, text=False)
+            if isinstance(expr, Comparison) and expr.op in _ORDERING:
+                return Likely(test, METRIC_RANGE_LIKELIHOOD)
+            return test
         values = [expr.value] if isinstance(expr, Comparison) else []
         values = list(expr.values) if isinstance(expr, InList) else values
         prefixed = None

@@ -1,4 +1,4 @@
-"""The two SQL constructs whose spelling differs between SQLite and PostgreSQL.
+"""The SQL constructs whose spelling differs between SQLite and PostgreSQL.
 
 * :class:`BinaryCollate` makes text compare and sort by code point on both: SQLite's default
   ``BINARY`` collation already does; PostgreSQL needs ``COLLATE "C"`` (its default collation
@@ -7,6 +7,8 @@
   the same results on both. SQLite's ``LIKE`` ignores ASCII case, so case-sensitive matching
   uses ``GLOB`` with an equivalent pattern; PostgreSQL's ``ILIKE`` folds non-ASCII letters
   too, so it lower-cases ASCII letters with ``translate()`` and uses ``LIKE``.
+* :class:`Likely` tells SQLite's planner how often a condition holds (``likelihood()``);
+  PostgreSQL estimates from its own histograms, so there it is the condition alone.
 
 Patterns are always bound parameters; only fixed text (``ESCAPE '!'``, the alphabet given to
 ``translate``) is written into the SQL.
@@ -74,6 +76,44 @@ def _collate_default(element: BinaryCollate, compiler: SQLCompiler, **kw: Any) -
 @compiles(BinaryCollate, "postgresql")
 def _collate_postgresql(element: BinaryCollate, compiler: SQLCompiler, **kw: Any) -> str:
     return f'{compiler.process(element.expr, **kw)} COLLATE "C"'
+
+
+class Likely(ColumnElement[bool]):
+    """``clause``, which the SQLite planner assumes true for a ``probability`` of rows.
+
+    Example:
+        >>> from sqlalchemy import column
+        >>> from sqlalchemy.dialects import postgresql, sqlite
+        >>> expr = Likely(column("last") > 0.5, 0.5)
+        >>> str(expr.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
+        'likelihood(last > 0.5, 0.5)'
+        >>> str(expr.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+        'last > 0.5'
+    """
+
+    inherit_cache = True
+    type = Boolean()
+    _traverse_internals = [  # noqa: RUF012
+        ("clause", InternalTraversal.dp_clauseelement),
+        ("probability", InternalTraversal.dp_plain_obj),
+    ]
+
+    def __init__(self, clause: ColumnElement[bool], probability: float) -> None:
+        if not 0.0 <= probability <= 1.0:
+            raise ValueError(f"a probability, not {probability}")
+        self.clause = clause
+        self.probability = probability
+
+
+@compiles(Likely)
+def _likely_default(element: Likely, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.clause, **kw)
+
+
+@compiles(Likely, "sqlite")
+def _likely_sqlite(element: Likely, compiler: SQLCompiler, **kw: Any) -> str:
+    # The probability is a constant of the code, written in: likelihood() takes no parameter.
+    return f"likelihood({compiler.process(element.clause, **kw)}, {element.probability!r})"
 
 
 class LikeMatch(ColumnElement[bool]):

@@ -77,6 +77,7 @@ from mled.sdk.http_transport import Transport, segment, unreachable_error
 from mled.sdk.spool import ReplayReport, Spool, SpoolRecord, Unreachable, replay, spool_files
 from mled.settings import Settings
 from mled.validation import (
+    check_nesting,
     encode_param,
     validate_key,
     validate_name,
@@ -246,6 +247,7 @@ class HttpBackend(HttpQueries, HttpAssets):
 
     def set_seeds(self, experiment_id: str, seeds: dict[str, Any]) -> None:
         experiment_id = _ref(experiment_id)
+        check_nesting(seeds, "seeds")
         data = {"seeds": codec.json_safe(seeds)}
         self._write(SpoolRecord("set_seeds", _key(), experiment_id, data))
 

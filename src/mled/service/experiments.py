@@ -28,6 +28,7 @@ from mled.store.sql import projects as project_rows
 from mled.store.sql import users as user_rows
 from mled.store.sql.experiments import ExperimentKey
 from mled.validation import (
+    check_nesting,
     encode_param,
     validate_key,
     validate_tag_value,
@@ -279,6 +280,8 @@ class ExperimentService:
         self._ctx.write(run)
 
     def set_seeds(self, experiment_id: str, seeds: dict[str, Any]) -> None:
+        check_nesting(seeds, "seeds")
+
         def run(conn: Connection, audit: AuditWriter) -> None:
             key = self.writable(conn, experiment_id, running=True)
             rows.update_experiment(conn, key.pk, {"seeds": canonical_json(seeds)})

@@ -21,8 +21,12 @@ depends_on = None
 
 NUM_INDEX = "ix_params_key_value_num_experiment_id"
 PREFIX_INDEX = "ix_params_key_value_prefix_experiment_id"
+TEXT_INDEX = "ix_params_key_value_prefix_experiment_id_value_num"
 NUM_COLUMNS = ["key", "value_num", "experiment_id"]
 PREFIX_COLUMNS = ["key", "value_prefix", "experiment_id"]
+# value_num, always NULL among these rows, makes the index cover the query's
+# "value_num IS NULL AND value_prefix = ?" on SQLite.
+TEXT_COLUMNS = [*PREFIX_COLUMNS, "value_num"]
 
 
 def _partial(name: str, columns: list[str], condition: str) -> None:
@@ -34,11 +38,11 @@ def upgrade() -> None:
     op.drop_index(NUM_INDEX, table_name="params")
     op.drop_index(PREFIX_INDEX, table_name="params")
     _partial(NUM_INDEX, NUM_COLUMNS, "value_num IS NOT NULL")
-    _partial(PREFIX_INDEX, PREFIX_COLUMNS, "value_num IS NULL")
+    _partial(TEXT_INDEX, TEXT_COLUMNS, "value_num IS NULL")
 
 
 def downgrade() -> None:
     op.drop_index(NUM_INDEX, table_name="params")
-    op.drop_index(PREFIX_INDEX, table_name="params")
+    op.drop_index(TEXT_INDEX, table_name="params")
     op.create_index(NUM_INDEX, "params", NUM_COLUMNS)
     op.create_index(PREFIX_INDEX, "params", PREFIX_COLUMNS)

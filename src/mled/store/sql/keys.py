@@ -138,21 +138,14 @@ def _insert_sql(dialect: Dialect, table: str, columns: tuple[str, ...]) -> str:
     return sql
 
 
-_UNNESTS: dict[tuple[str, tuple[str, ...]], str] = {}
-
-
+@cache
 def _unnest_sql(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> str:
     """PostgreSQL: ``INSERT ... SELECT * FROM unnest(%b::type[], ...)`` taking one array of
     values per column, sent in binary (only names and type names are written in)."""
-    cache_key = (table.name, columns)
-    sql = _UNNESTS.get(cache_key)
-    if sql is None:
-        quote = dialect.identifier_preparer.quote
-        names = ", ".join(quote(c) for c in columns)
-        arrays = ", ".join(f"%b::{_array_type(table.c[c].type)}[]" for c in columns)
-        sql = f"INSERT INTO {quote(table.name)} ({names}) SELECT * FROM unnest({arrays})"
-        _UNNESTS[cache_key] = sql
-    return sql
+    quote = dialect.identifier_preparer.quote
+    names = ", ".join(quote(c) for c in columns)
+    arrays = ", ".join(f"%b::{_array_type(table.c[c].type)}[]" for c in columns)
+    return f"INSERT INTO {quote(table.name)} ({names}) SELECT * FROM unnest({arrays})"
 
 
 def _array_type(column_type: TypeEngine[Any]) -> str:
