@@ -307,3 +307,16 @@ def test_nesting_counts_the_deepest_branch_only() -> None:
     check_nesting(wide, "seeds")
     with pytest.raises(InvalidInput, match="seeds nests"):
         check_nesting({**wide, "deep": _nested(MAX_NESTING, "dict")}, "seeds")
+
+
+def test_a_value_that_holds_itself_is_refused_quickly() -> None:
+    looped: list[Any] = []
+    looped.extend([looped, looped, {"again": looped}])  # each level would double without end
+    with pytest.raises(InvalidParamValue, match="more than 100 deep"):
+        encode_param(looped)
+
+
+def test_a_shared_sub_value_is_not_mistaken_for_deep_nesting() -> None:
+    shared = {"lr": 0.1}
+    vtype, text, _ = encode_param({"a": shared, "b": [shared, shared]})
+    assert (vtype, json.loads(text)) == ("json", {"a": shared, "b": [shared, shared]})

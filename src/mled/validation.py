@@ -201,25 +201,32 @@ def check_nesting(value: Any, what: str, error: type[InvalidInput] = InvalidInpu
         >>> deep = []
         >>> for _ in range(200):
         ...     deep = [deep]
-        >>> check_nesting(deep, "param value")
-        Traceback (most recent call last):
-        mled.errors.InvalidInput: param value nests lists or dicts more than 100 deep
+        >>> try:
+        ...     check_nesting(deep, "param value")
+        ... except InvalidInput as err:
+        ...     print(err.message)
+        param value nests lists or dicts more than 100 deep
     """
-    level = [value]
-    for _ in range(MAX_NESTING):
-        level = [
-            child
-            for item in level
-            if isinstance(item, dict | list | tuple)
-            for child in (item.values() if isinstance(item, dict) else item)
-        ]
-        if not level:
-            return
-    if any(isinstance(item, dict | list | tuple) for item in level):
-        raise error(
-            f"{what} nests lists or dicts more than {MAX_NESTING} deep",
-            hint="Flatten it (e.g. dotted keys), or log it as an artifact (a JSON file).",
-        )
+    # Level by level, each container once per level (by identity): a structure that holds
+    # itself is refused as too deep instead of growing the next level without end.
+    level = [value] if isinstance(value, _CONTAINERS) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > MAX_NESTING:
+            raise error(
+                f"{what} nests lists or dicts more than {MAX_NESTING} deep",
+                hint="Flatten it (e.g. dotted keys), or log it as an artifact (a JSON file).",
+            )
+        below: dict[int, Any] = {}
+        for item in level:
+            for child in item.values() if isinstance(item, dict) else item:
+                if isinstance(child, _CONTAINERS):
+                    below[id(child)] = child
+        level = list(below.values())
+
+
+_CONTAINERS = (dict, list, tuple)
 
 
 def number_of_text(text: str) -> float | None:
