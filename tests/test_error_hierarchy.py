@@ -26,7 +26,8 @@ def test_about_item_names_the_item_and_keeps_the_rest(err: MledError) -> None:
     assert "index" not in err.details
 
 
-def test_about_item_can_name_lines() -> None:
+def test_about_item_can_name_lines_instead() -> None:
+    """An import names the file's line, not also the entry's position among the lines."""
     err = InvalidMetricValue("bad").about_item(2).about_item(5, "line")
-    assert err.message == "line 5: experiment 2: bad"
+    assert err.message == "line 5: bad"
     assert err.details == {"index": 5}

@@ -38,6 +38,8 @@ class MledError(Exception):
     ) -> None:
         super().__init__(message)
         self.message = message
+        self.unnamed_message = message
+        """``message`` without the item ``about_item`` named."""
         self.hint = hint if hint is not None else self.default_hint
         self.details: dict[str, Any] = details or {}
 
@@ -53,7 +55,9 @@ class MledError(Exception):
             "experiment 3: status 'x' is unknown (hint: Use finished.)"
         """
         named = copy.copy(self)
-        named.message = f"{what} {index}: {self.message}"
+        # Naming the item again (an import's line instead of its position) replaces the name.
+        named.unnamed_message = self.unnamed_message
+        named.message = f"{what} {index}: {self.unnamed_message}"
         named.args = (named.message,)
         named.details = {**self.details, "index": index}
         return named

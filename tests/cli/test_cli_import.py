@@ -62,13 +62,13 @@ def test_lines_with_ids_are_stored_once_however_often_imported(mled: Mled, seede
     [
         (['{"name": "a"}', '{"name": "b"'], "invalid_input", "line 2: not JSON"),
         (['{"name": "a"}', "[1, 2]"], "invalid_input", "line 2: expected a JSON object"),
-        (['{"name": "a"}', "", '{"parms": {}}'], "invalid_input", "line 3: experiment 1: unknown"),
+        (['{"name": "a"}', "", '{"parms": {}}'], "invalid_input", "line 3: unknown"),
         (
             ['{"name": "a"}', '{"metrics": {"loss": "x"}}'],
             "invalid_metric_value",
-            "line 2: experiment 1: metric 'loss'",
+            "line 2: metric 'loss'",
         ),
-        (['{"status": "paused"}'], "invalid_input", "line 1: experiment 0: "),
+        (['{"status": "paused"}'], "invalid_input", "line 1: status"),
         (["", "  "], "invalid_input", "the file holds no experiments"),
     ],
 )
