@@ -48,14 +48,14 @@ class MledError(Exception):
 
     def about_item(self, index: int, what: str = "experiment") -> Self:
         """This error, naming the item of a list it is about: same class, code and hint, the
-        message prefixed (``experiment 3: ...``) and ``index`` added to the details.
+        message prefixed (``experiment 3: ...``) and ``index`` added to the details. Naming
+        the item again (``about_item(5, "line")``) replaces the earlier name.
 
         Example:
             >>> str(InvalidInput("status 'x' is unknown", hint="Use finished.").about_item(3))
             "experiment 3: status 'x' is unknown (hint: Use finished.)"
         """
         named = copy.copy(self)
-        # Naming the item again (an import's line instead of its position) replaces the name.
         named.unnamed_message = self.unnamed_message
         named.message = f"{what} {index}: {self.unnamed_message}"
         named.args = (named.message,)
