@@ -127,8 +127,9 @@ def _window(client: Client, n: int) -> str:
     return f"{sw.Q4_TAG} and created >= {first:.6f} and created <= {last:.6f}"
 
 
-def _queries(client: Client, rows: list[sw.Row], repeat: int) -> dict[str, Any]:
-    """Time q1-q4 ``repeat`` times each (q3 fewer at large sizes) and check every answer."""
+def _queries(client: Client, rows: list[sw.Row], repeat: int, rounds: int) -> dict[str, Any]:
+    """Time q1, q2 and q4 in ``rounds`` interleaved rounds, q3 ``repeat // 2`` times (at
+    least 2), and check every answer."""
     n = len(rows)
     q4 = _window(client, n)
     want_q1 = [f"run-{i}" for i in sw.expected_q1(rows)]
@@ -155,14 +156,20 @@ def _queries(client: Client, rows: list[sw.Row], repeat: int) -> dict[str, Any]:
         "q3": lambda got: got == n,
         "q4": lambda got: got[0] == len(want_q4) and got[1] == got[0] * 35,
     }
-    out: dict[str, Any] = {"q4_filter": q4, "q4_matches": len(want_q4)}
-    for name, fn in (("q1", q1), ("q2", q2), ("q3", q3), ("q4", q4_run)):
+    queries = {"q1": q1, "q2": q2, "q3": q3, "q4": q4_run}
+    for fn in queries.values():
         fn()  # warm-up: the statement cache, the page cache
-        times = [_timed(fn) for _ in range(repeat if name != "q3" else max(2, repeat // 2))]
-        for _, _, got in times:
+    times: dict[str, list[tuple[float, float, Any]]] = {name: [] for name in queries}
+    for _ in range(rounds):
+        for name in ("q1", "q2", "q4"):
+            times[name].append(_timed(queries[name]))
+    times["q3"] = [_timed(q3) for _ in range(max(2, repeat // 2))]
+    out: dict[str, Any] = {"q4_filter": q4, "q4_matches": len(want_q4)}
+    for name in queries:
+        for _, _, got in times[name]:
             if not checks[name](got):
                 raise RuntimeError(f"MLED {name} answered {got!r}")
-        out[name] = {"wall_s": [t[0] for t in times], "cpu_s": [t[1] for t in times]}
+        out[name] = {"wall_s": [t[0] for t in times[name]], "cpu_s": [t[1] for t in times[name]]}
     return out
 
 
@@ -212,11 +219,11 @@ def _sdk_bulk(uri: str, home: Path, rows: list[sw.Row]) -> dict[str, Any]:
     return {"experiments": len(rows), "wall_s": wall, "cpu_s": cpu, "rate": len(rows) / wall}
 
 
-def _size(uri: str, home: Path, rows: list[sw.Row], repeat: int) -> dict[str, Any]:
+def _size(uri: str, home: Path, rows: list[sw.Row], p: w.Params) -> dict[str, Any]:
     result = {"import": _import(uri, rows)}
     client = _client(uri, home)
     try:
-        result.update(_queries(client, rows, repeat))
+        result.update(_queries(client, rows, p["repeat"], p["rounds"]))
     finally:
         client.close()
     return result
@@ -247,7 +254,7 @@ def bench_search(p: w.Params) -> dict[str, Any]:
                     elif label == "sdk_bulk":
                         results["sdk_bulk"] = _sdk_bulk(uri, tmp / "home", data)
                     else:
-                        results[label] = _size(uri, tmp / "home", data, p["repeat"])
+                        results[label] = _size(uri, tmp / "home", data, p)
             if results:
                 out["stores"][store] = results
     return out

@@ -93,3 +93,7 @@ class SearchWorkload:
     equal: int = 10_000
     create_one: int = 2_000
     repeat: int = 5
+    rounds: int = 25
+    """MLED's q1, q2 and q4 run this many times each, interleaved (q1, q2, q4, q1, ...), so
+    their medians span several seconds of this machine's drifting speed rather than one
+    stretch of a tenth of a second (MLflow's and q3's take seconds: ``repeat`` suffices)."""

@@ -74,7 +74,7 @@ QUICK: dict[str, Any] = {
     "logging": LoggingWorkload(steps=2_000, mlflow_steps=100, repeat=2),
     "reading": ReadingWorkload(points=2_000, repeat=2),
     "import": ImportWorkload(runs=2),
-    "search": SearchWorkload(experiments=5_000, equal=1_000, create_one=200, repeat=2),
+    "search": SearchWorkload(experiments=5_000, equal=1_000, create_one=200, repeat=2, rounds=4),
 }
 
 
