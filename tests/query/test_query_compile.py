@@ -135,6 +135,47 @@ def test_project_restriction() -> None:
     assert "project_id" not in sql
 
 
+def test_first_pages_reuse_the_statement_and_keep_their_own_now() -> None:
+    text = "metrics.acc > 0.9 and params.opt = 'adam' order by metrics.acc desc"
+    first = compile_search(parse_query(text), project_ids=[1, 2], limit=10, now=100.0)
+    # Parsed again: an equal query, a new object.
+    again = compile_search(parse_query(text), project_ids=(1, 2), limit=10, now=200.0)
+    assert again.statement is first.statement
+    assert (first.now, again.now) == (100.0, 200.0)
+    token = again.paginate([(9, 0.99)] * 11)[1]
+    assert token is not None
+    assert PageToken.decode(token, fingerprint=again.fingerprint, kinds=["num"]).now == 200.0
+    for other in (
+        compile_search(parse_query(text), project_ids=[1], limit=10, now=0.0),
+        compile_search(parse_query(text), project_ids=None, limit=10, now=0.0),
+        compile_search(parse_query(text), project_ids=[1, 2], limit=11, now=0.0),
+        compile_search(parse_query("metrics.acc > 0.8"), project_ids=[1, 2], limit=10, now=0.0),
+        compile_search(parse_query(text), project_ids=[1, 2], limit=10, page_token=token),
+    ):
+        assert other.statement is not first.statement
+
+
+def test_queries_with_now_are_compiled_at_their_time() -> None:
+    query = parse_query("created > now - 1h")
+    early = compile_search(query, limit=10, now=10_000.0).statement.compile()
+    late = compile_search(query, limit=10, now=20_000.0).statement.compile()
+    assert 10_000.0 - 3_600 in early.params.values()
+    assert 20_000.0 - 3_600 in late.params.values()
+
+
+def test_equal_but_differently_typed_literals_are_not_confused() -> None:
+    # 1 == 1.0 == True in Python: queries share a compiled statement only when they print alike.
+    texts = ["params.x = 1", "params.x = 1.0", "params.x = true", "params.x = '1'"]
+    for a in texts:
+        for b in texts:
+            same = repr(parse_query(a)) == repr(parse_query(b))
+            shared = (
+                compile_search(parse_query(a), limit=5, now=0.0).statement
+                is compile_search(parse_query(b), limit=5, now=0.0).statement
+            )
+            assert shared == same, (a, b)
+
+
 @pytest.mark.parametrize("limit", [0, -1, MAX_PAGE_SIZE + 1, True, 2.5])
 def test_bad_page_size(limit: Any) -> None:
     with pytest.raises(InvalidInput, match="page size"):

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -313,6 +313,33 @@ def compile_search(
     """
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE_SIZE:
         raise InvalidInput(f"page size must be between 1 and {MAX_PAGE_SIZE}, not {limit!r}")
+    scope = None if project_ids is None else tuple(project_ids)
+    text = repr(query)
+    if not page_token and "RelativeTime(" not in text:
+        # The first page of a query without `now` is the same statement at any time: reuse it
+        # (building it is a tenth of a small search). The repr tells 1 from 1.0 and True,
+        # which compare equal; a string that merely mentions RelativeTime( is not cached.
+        first = _first_page(text, query, scope, limit)
+        return replace(first, now=time.time() if now is None else float(now))
+    return _compile(query, scope, page_token, limit, now)
+
+
+@lru_cache(maxsize=256)
+def _first_page(
+    text: str, query: Query, project_ids: tuple[int, ...] | None, limit: int
+) -> CompiledSearch:
+    """:func:`_compile` of a first page whose statement does not depend on the time;
+    ``text`` is ``repr(query)``."""
+    return _compile(query, project_ids, None, limit, 0.0)
+
+
+def _compile(
+    query: Query,
+    project_ids: tuple[int, ...] | None,
+    page_token: str | None,
+    limit: int,
+    now: float | None,
+) -> CompiledSearch:
     fp = fingerprint(query)
     columns, _ = _sort_columns(query.order_by, {})  # validates the sort keys first
     token = None
