@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from rich.console import Console
 from rich.text import Text
 
-from mled.cli.errors import exit_code_for
+from mled.cli.errors import exit_code_for, report_error
 from mled.cli.output import (
     SHORT_ID_LENGTH,
     Column,
@@ -92,3 +92,18 @@ def test_exit_codes() -> None:
     assert exit_code_for(QuerySyntaxError("bad query", query="a >", column=3)) == 2
     assert exit_code_for(AmbiguousId("two match")) == 1
     assert exit_code_for(SchemaOutdated("old")) == 1
+
+
+def _reported(err: AmbiguousId) -> str:
+    console = Console(record=True, width=200, color_system=None)
+    report_error(err, console)
+    return console.export_text()
+
+
+def test_candidates_are_listed_unless_the_message_names_them() -> None:
+    named = _reported(AmbiguousId("'ab' matches ab1, ab2", details={"candidates": ["ab1", "ab2"]}))
+    assert "candidates:" not in named
+    assert named.count("ab1") == 1
+    unnamed = _reported(AmbiguousId("'ab' matches 2", details={"candidates": ["ab1", "ab2"]}))
+    assert unnamed.splitlines()[1:3] == ["candidates:", "  ab1"]
+    assert "  ab2" in unnamed.splitlines()

@@ -56,7 +56,8 @@ def error_console() -> Console:
 
 
 def report_error(err: MledError, console: Console) -> None:
-    """Print ``error[code]: message``, any candidate IDs, and ``hint: ...``.
+    """Print ``error[code]: message``, the candidate IDs the message does not already name
+    (one per line), and ``hint: ...``.
 
     Example:
         >>> from mled.errors import ProjectNotFound
@@ -66,7 +67,8 @@ def report_error(err: MledError, console: Console) -> None:
     """
     console.print(Text.assemble(("error", "bold red"), f"[{err.code}]: {err.message}"))
     candidates = err.details.get("candidates")
-    if isinstance(candidates, list) and candidates:
+    listed = isinstance(candidates, list) and all(str(c) in err.message for c in candidates)
+    if isinstance(candidates, list) and candidates and not listed:
         console.print("candidates:")
         for candidate in candidates:
             console.print(Text(f"  {candidate}"))
