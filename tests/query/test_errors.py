@@ -162,6 +162,30 @@ def test_order_by_entries_are_checked() -> None:
         parse_order_by(["metric.acc"])
 
 
+@pytest.mark.parametrize(
+    ("entries", "expected"),
+    [
+        (["metrics.acc sideways"], {",", "asc", "desc"}),
+        (["metrics.acc = 1"], {",", "asc", "desc", "end of query"}),
+    ],
+)
+def test_order_by_entry_errors_expect_sort_words_only(
+    entries: list[str], expected: set[str]
+) -> None:
+    # Lark's LALR tables share states with the filter: no operator (nor `limit`, which an
+    # entry cannot hold) may be offered after a sort key.
+    with pytest.raises(QuerySyntaxError) as info:
+        parse_order_by(entries)
+    assert set(info.value.expected) == expected
+    assert "operator" not in info.value.message
+
+
+def test_after_order_by_in_a_query_no_operator_is_expected() -> None:
+    with pytest.raises(QuerySyntaxError) as info:
+        parse_query("order by metrics.acc sideways")
+    assert set(info.value.expected) == {",", "asc", "desc", "limit"}
+
+
 def test_errors_are_invalid_input() -> None:
     assert issubclass(QuerySyntaxError, InvalidInput)
     assert issubclass(UnknownField, QuerySyntaxError)

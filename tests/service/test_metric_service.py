@@ -199,8 +199,10 @@ def test_max_points_above_the_length_returns_everything(services: Services, exp_
 
 @pytest.mark.parametrize("max_points", [1, 0, -5])
 def test_max_points_below_two_is_refused(sqlite_services: Services, max_points: int) -> None:
-    with pytest.raises(InvalidInput, match="at least 2"):
+    with pytest.raises(InvalidInput, match="at least 2") as caught:
         sqlite_services.metrics.history(new_id(), "loss", max_points=max_points)
+    assert str(max_points) in caught.value.message
+    assert "first and the last point" in caught.value.hint
 
 
 # --- property: merging chunks ------------------------------------------------------------------

@@ -101,11 +101,21 @@ OPERATORS_TEXT = "an operator (= != < <= > >= in, not in, like, ilike, is null)"
 VALUE_TEXT = "a value (a number, a 'quoted string', true, false, now - 7d)"
 
 
-def _describe(terminals: Iterable[str], *, in_order_by: bool = False) -> list[str]:
-    """Human-readable expected tokens; LALR state merging adds noise that is removed here."""
+def _describe(
+    terminals: Iterable[str], *, in_order_by: bool = False, order_list: bool = False
+) -> list[str]:
+    """Human-readable expected tokens; LALR state merging adds noise that is removed here.
+
+    ``in_order_by``: the error is after ``order by``, where only sort keys, ``asc``/``desc``,
+    commas and ``limit`` may follow; ``order_list``: in an ``order_by`` entry (no ``limit``).
+    """
     names = set(terminals) - {"DOT"}
     if not in_order_by:
         names -= _ORDER_TERMINALS
+    else:
+        names -= _OPERATOR_TERMINALS | {"NOT"}
+    if order_list:
+        names -= {"LIMIT"}
     out: list[str] = []
     if "EQ" in names:
         names -= _OPERATOR_TERMINALS | {"NOT"}
@@ -150,14 +160,16 @@ def _in_order_by(text: str, pos: int | None) -> bool:
     return re.search(r"\border\s+by\b", head) is not None
 
 
-def _syntax_error(text: str, err: UnexpectedInput) -> QuerySyntaxError:
+def _syntax_error(text: str, err: UnexpectedInput, *, order_list: bool = False) -> QuerySyntaxError:
+    """``err`` as a QuerySyntaxError; ``order_list``: ``text`` is an ``order_by`` entry,
+    all of it sort keys."""
     line, column = err.line if err.line > 0 else 1, err.column if err.column > 0 else 1
     expected: list[str] = []
     hint: str | None = None
-    in_order = _in_order_by(text, err.pos_in_stream)
+    in_order = order_list or _in_order_by(text, err.pos_in_stream)
     closed = _open_parens(text, err.pos_in_stream) == 0
     if isinstance(err, UnexpectedCharacters):
-        expected = _describe(err.allowed or (), in_order_by=in_order)
+        expected = _describe(err.allowed or (), in_order_by=in_order, order_list=order_list)
         char = err.char
         if char in "'\"":
             message, expected = "unterminated string: the closing quote is missing", []
@@ -170,7 +182,7 @@ def _syntax_error(text: str, err: UnexpectedInput) -> QuerySyntaxError:
         else:
             message = f"unexpected character {char!r}"
     elif isinstance(err, UnexpectedToken):
-        expected = _describe(err.expected, in_order_by=in_order)
+        expected = _describe(err.expected, in_order_by=in_order, order_list=order_list)
         tok = err.token
         if tok.type == "$END":
             message = "unexpected end of query"
@@ -180,7 +192,7 @@ def _syntax_error(text: str, err: UnexpectedInput) -> QuerySyntaxError:
         else:
             message = f"unexpected {str(tok)!r}"
     elif isinstance(err, UnexpectedEOF):
-        expected = _describe(err.expected, in_order_by=in_order)
+        expected = _describe(err.expected, in_order_by=in_order, order_list=order_list)
         message = "unexpected end of query"
         line, column = _end_position(text)
     else:  # pragma: no cover - lark has no other UnexpectedInput subclasses
@@ -250,7 +262,7 @@ def _parse(text: str, start: str) -> object:
         _check_depth(text, tree)
         return AstBuilder(text).transform(tree)
     except UnexpectedInput as err:
-        raise _syntax_error(text, err) from None
+        raise _syntax_error(text, err, order_list=start == "order_list") from None
     except VisitError as err:
         if isinstance(err.orig_exc, MledError):
             raise err.orig_exc from None

@@ -74,7 +74,11 @@ class MetricService:
     ) -> MetricHistory:
         """All points of one metric in (step, timestamp) order, optionally LTTB-downsampled."""
         if max_points is not None and max_points < 2:
-            raise InvalidInput("max_points must be at least 2")
+            raise InvalidInput(
+                f"max_points must be at least 2, not {max_points}",
+                hint="Downsampling keeps the first and the last point; ask for 2 or more, "
+                "or leave max_points out for every point.",
+            )
 
         def run(conn: Connection) -> list[tuple[bytes, bytes, bytes]]:
             exp = resolve(conn, experiment_id)
