@@ -18,3 +18,16 @@ def test_a_surrogate_in_a_list_of_a_param_is_named_by_its_position() -> None:
 
 def test_an_emoji_is_text_not_a_surrogate() -> None:
     assert find_surrogate({"name": "run 😀", "params": {"note": ["✓", "😀"]}}) is None
+
+
+def test_values_orjson_cannot_encode_are_still_walked() -> None:
+    # orjson refuses ints beyond 64 bits and nesting deeper than 254 for reasons of its own;
+    # the answer must come from the walk then, with or without a surrogate.
+    huge = {"params": {"n": 2**70, "s": "fine"}}
+    assert find_surrogate(huge) is None
+    assert find_surrogate({**huge, "name": "x\udfff"}) == ("name",)
+    deep: object = "ok"
+    for _ in range(300):
+        deep = [deep]
+    assert find_surrogate({"params": {"d": deep}}) is None
+    assert find_surrogate({"params": {"d": deep}, "tags": {"a": "\ud800"}}) == ("tags", "a")

@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal, cast
 
+import orjson
 from fastapi import Path
 from pydantic import (
     BaseModel,
@@ -157,7 +158,7 @@ def _opt_wire(value: float | None) -> WireFloat | None:
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
-def find_surrogate(value: Any, path: tuple[str | int, ...] = ()) -> tuple[str | int, ...] | None:
+def find_surrogate(value: Any) -> tuple[str | int, ...] | None:
     """The path to the first string (or key) holding a lone UTF-16 surrogate, else None.
 
     JSON escapes such as ``"\\ud800"`` decode to text that no database can store.
@@ -166,19 +167,30 @@ def find_surrogate(value: Any, path: tuple[str | int, ...] = ()) -> tuple[str | 
         >>> find_surrogate({"params": {"lr": 0.1, "note": ["ok", chr(0xD800)]}})
         ('params', 'note', 1)
     """
+    try:
+        # orjson refuses any str that is not valid UTF-8, i.e. one holding a surrogate, at C
+        # speed: a fifth of the server's time per imported experiment went to walking the body.
+        # It also refuses what it cannot encode (ints beyond 64 bits, deep nesting): walk then.
+        orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return _surrogate_path(value, ())
+    return None
+
+
+def _surrogate_path(value: Any, path: tuple[str | int, ...]) -> tuple[str | int, ...] | None:
     if isinstance(value, str):
         return path if _SURROGATE.search(value) else None
     if isinstance(value, dict):
         for key, item in value.items():
             if isinstance(key, str) and _SURROGATE.search(key):
                 return (*path, key)
-            found = find_surrogate(item, (*path, key))
+            found = _surrogate_path(item, (*path, key))
             if found is not None:
                 return found
     elif isinstance(value, list):
         for i, item in enumerate(value):
             if not isinstance(item, int | float):
-                found = find_surrogate(item, (*path, i))
+                found = _surrogate_path(item, (*path, i))
                 if found is not None:
                     return found
     return None
