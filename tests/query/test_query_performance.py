@@ -145,6 +145,11 @@ PREFIX_INDEX = "ix_params_key_value_prefix_experiment_id_value_num"
         # the others (each params row is in exactly one of the two partial indexes).
         ("params.p0 = '0.5'", {PREFIX_INDEX, NUM_INDEX}),
         ("params.p0 = 'true'", {PREFIX_INDEX, NUM_INDEX}),
+        # Presence of a key: the rows of that key in both indexes (a test on the key alone
+        # can use neither, and read every params row of the store).
+        ("params.p0 is null", {PREFIX_INDEX, NUM_INDEX}),
+        ("params.nothere is null", {PREFIX_INDEX, NUM_INDEX}),
+        ("params.p3 is not null or status = 'failed'", {PREFIX_INDEX, NUM_INDEX}),
     ],
 )
 def test_param_filters_seek_the_partial_indexes(big: Engine, query: str, indexes: set[str]) -> None:

