@@ -158,3 +158,25 @@ def test_param_filters_seek_the_partial_indexes(big: Engine, query: str, indexes
     used = {name for name in (NUM_INDEX, PREFIX_INDEX) if any(name in step for step in plan)}
     assert used == indexes, plan
     assert not [s for s in plan if s.startswith("SCAN") and "params" in s], plan
+
+
+TAG_INDEX = "ix_tags_key_value_prefix_experiment_id"
+
+
+@pytest.mark.parametrize(
+    ("query", "exact"),
+    [
+        ("tags.t0 like 'vis%'", True),
+        ("tags.t0 like 'vis%n'", False),
+        ("tags.t0 like 'v_s%'", False),
+    ],
+)
+def test_tag_prefix_patterns_seek_a_range_of_the_tag_index(
+    big: Engine, query: str, exact: bool
+) -> None:
+    search = compile_search(parse_query(query), project_ids=[1, 2], limit=100, now=0.0)
+    plan = _plan(big, search.statement)
+    seek = f"{TAG_INDEX} (key=? AND value_prefix>? AND value_prefix<?)"
+    assert any(seek in step for step in plan), plan
+    # Literal text then `%` alone is answered by the index (its entries hold the prefix).
+    assert any(f"COVERING INDEX {TAG_INDEX}" in step for step in plan) == exact, plan

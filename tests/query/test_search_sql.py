@@ -21,10 +21,11 @@ from query_factories import BASE, make_experiment, zoo_experiments
 from query_strategies import NOW, queries, walked_queries
 from sqlalchemy import Connection, Engine, create_engine
 
-from mled.query.ast import Query
+from mled.query.ast import Like, Query, Tag
 from mled.query.compiler import compile_search
 from mled.query.evaluate import evaluate
 from mled.query.parser import parse_query
+from mled.query.patterns import like_matches
 from mled.query.render import to_text
 from mled.store.sql.tables import experiments, metadata, metrics, params, tags
 
@@ -260,6 +261,61 @@ def test_long_text_values_compare_in_full(engine: Engine, datasets: tuple[Loaded
             for table in (params, tags, experiments):
                 key = table.c.id if table is experiments else table.c.experiment_id
                 conn.execute(table.delete().where(key >= 200_000))
+
+
+def test_tag_prefix_patterns_match_exactly_at_the_range_edges(
+    engine: Engine, datasets: tuple[Loaded, Loaded]
+) -> None:
+    """``like 'p%'`` on a tag reads a range of the indexed prefix (``prefix_range``); values
+    just inside and just outside it, long ones and the code points next to the surrogates
+    and to U+10FFFF must match exactly as the reference evaluator says."""
+    head = "y" * 199
+    values = {
+        "v1": "vis",
+        "v2": "vision",
+        "v3": "vit",
+        "v4": "vir\U0010ffff",
+        "v5": "a\ud7ff",
+        "v6": "a\ue000",
+        "v7": head + "z" * 10,
+        "v8": head + "zq",
+        "v9": "\U0010ffff",
+        "v10": "Vision",
+    }
+    newcomers = [
+        make_experiment(e, project="prefix-range", tags={"t": v}) for e, v in values.items()
+    ]
+    patterns = [
+        "vis%",
+        "vi%",
+        "v%",
+        "vir\U0010ffff%",
+        "a\ud7ff%",
+        "a\ue000%",
+        f"{head}z%",
+        f"{head}zq%",
+        f"{head}zz%",
+        "\U0010ffff%",
+        "vis_%",
+        "V%",
+    ]
+    try:
+        with engine.begin() as conn:
+            loader = Loader(conn, first_pk=300_000)
+            pks = {e.id: loader.add(e) for e in newcomers}
+            project = [loader.projects["prefix-range"]]
+        by_pk = {pk: e for e, pk in pks.items()}
+        with engine.connect() as conn:
+            for pattern in patterns:
+                query = Query(where=Like(Tag("t"), pattern))
+                got = {by_pk[pk] for pk in run_sql(conn, query, project, page_size=20, now=NOW)}
+                want = {e.id for e in newcomers if like_matches(e.tags["t"], pattern)}
+                assert got == want, pattern
+    finally:
+        with engine.begin() as conn:
+            for table in (tags, experiments):
+                key = table.c.id if table is experiments else table.c.experiment_id
+                conn.execute(table.delete().where(key >= 300_000))
 
 
 def _counted_fetch(

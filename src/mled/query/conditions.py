@@ -70,6 +70,7 @@ from mled.query.fields import (
     NULLABLE_ATTRIBUTES,
     TIME_OR_NUMBER_ATTRIBUTES,
 )
+from mled.query.patterns import tokenize
 from mled.store.sql.tables import (
     dataset_inputs,
     dataset_versions,
@@ -248,6 +249,52 @@ def text_test(
     return parts[0] if len(parts) == 1 else or_(*parts)
 
 
+def prefix_range(prefix: ColumnElement[Any], expr: Like) -> Clause | None:
+    """For a case-sensitive ``like`` whose pattern starts with literal text, a range on the
+    indexed ``prefix`` column that holds every match (None for other patterns).
+
+    ``value_prefix`` is the first 200 characters of the value, so a value starts with the
+    literal ``p`` only if its prefix lies in ``[p[:200], p[:200] with its last character
+    incremented)``; the ``like`` itself still decides. ``tags.team like 'vis%'`` then reads
+    the index entries of that range instead of every row of the key.
+
+    Example:
+        >>> str(prefix_range(tags.c.value_prefix, Like(Tag("t"), "vis%")))
+        'tags.value_prefix >= :param_1 AND tags.value_prefix < :param_2'
+    """
+    if not expr.case_sensitive or expr.negated:
+        return None
+    literal_text = ""
+    for kind, ch in tokenize(expr.pattern):
+        if kind != "lit":
+            break
+        literal_text += ch
+    start = literal_text[:PREFIX_LENGTH]
+    if not start or ord(start[-1]) >= 0x10FFFF:
+        return None
+    after = ord(start[-1]) + 1
+    if 0xD800 <= after <= 0xDFFF:  # no text holds a surrogate: the next character is U+E000
+        after = 0xE000
+    end = start[:-1] + chr(after)
+    return and_(compare(prefix, Op.GE, start, text=True), compare(prefix, Op.LT, end, text=True))
+
+
+def starts_with_only(pattern: str) -> bool:
+    """Whether ``pattern`` is literal text shorter than the indexed prefix followed by ``%``
+    alone (``'vis%'``): then :func:`prefix_range` is the whole test.
+
+    Example:
+        >>> starts_with_only("vis%"), starts_with_only("v_s%"), starts_with_only("vis")
+        (True, False, False)
+    """
+    tokens = tokenize(pattern)
+    literal = 0
+    while literal < len(tokens) and tokens[literal][0] == "lit":
+        literal += 1
+    rest = tokens[literal:]
+    return 0 < literal < PREFIX_LENGTH and bool(rest) and all(k == "any" for k, _ in rest)
+
+
 def param_text_test(
     table: FromClause, expr: Comparison | InList, values: list[str]
 ) -> Clause | None:
@@ -342,6 +389,12 @@ class ConditionCompiler:
             if isinstance(expr, Comparison) and expr.op in _ORDERING:
                 return Likely(test, METRIC_RANGE_LIKELIHOOD)
             return test
+        if isinstance(expr, Like):
+            ranged = prefix_range(table.c.value_prefix, expr)
+            if ranged is not None and starts_with_only(expr.pattern):
+                return ranged  # exact: the index alone answers it
+            match = self._simple_test(table.c.value, expr, text=True)
+            return match if ranged is None else and_(ranged, match)
         values = [expr.value] if isinstance(expr, Comparison) else []
         values = list(expr.values) if isinstance(expr, InList) else values
         prefixed = None
