@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from query_factories import BASE, make_experiment, zoo_experiments
 from query_strategies import NOW, queries, walked_queries
 from sqlalchemy import Connection, Engine, create_engine
 
+from mled.entities import Experiment
 from mled.query.ast import Like, Query, Tag
 from mled.query.compiler import compile_search
 from mled.query.evaluate import evaluate
@@ -228,6 +230,25 @@ def test_repeated_statement_shapes_bind_fresh_values(
             assert {by_pk[pk] for pk in got} == expected
 
 
+@contextmanager
+def added(
+    engine: Engine, newcomers: list[Experiment], project: str, *, first_pk: int
+) -> Iterator[tuple[dict[int, str], list[int]]]:
+    """Load ``newcomers`` (all in ``project``) with keys from ``first_pk``, yield ``{key:
+    experiment id}`` and the project's key in a list, and delete them afterwards."""
+    try:
+        with engine.begin() as conn:
+            loader = Loader(conn, first_pk=first_pk)
+            pks = {e.id: loader.add(e) for e in newcomers}
+            project_ids = [loader.projects[project]]
+        yield {pk: e for e, pk in pks.items()}, project_ids
+    finally:
+        with engine.begin() as conn:
+            for table in (params, tags, experiments):
+                key = table.c.id if table is experiments else table.c.experiment_id
+                conn.execute(table.delete().where(key >= first_pk))
+
+
 def test_long_text_values_compare_in_full(engine: Engine, datasets: tuple[Loaded, Loaded]) -> None:
     """Equality goes through the indexed 200-character prefix, then the full text decides."""
     head = "x" * 250
@@ -236,12 +257,7 @@ def test_long_text_values_compare_in_full(engine: Engine, datasets: tuple[Loaded
         make_experiment(e, project="long-values", params={"cfg": v}, tags={"note": v})
         for e, v in values.items()
     ]
-    try:
-        with engine.begin() as conn:
-            loader = Loader(conn, first_pk=200_000)
-            pks = {e.id: loader.add(e) for e in newcomers}
-            project = [loader.projects["long-values"]]
-        by_pk = {pk: e for e, pk in pks.items()}
+    with added(engine, newcomers, "long-values", first_pk=200_000) as (by_pk, project):
         cases = [
             (f"params.cfg = '{head}a'", {"l1"}),
             (f"tags.note = '{head}b'", {"l2"}),
@@ -256,11 +272,6 @@ def test_long_text_values_compare_in_full(engine: Engine, datasets: tuple[Loaded
             for text, expected in cases:
                 got = run_sql(conn, parse_query(text), project, page_size=10, now=NOW)
                 assert {by_pk[pk] for pk in got} == expected, text
-    finally:
-        with engine.begin() as conn:
-            for table in (params, tags, experiments):
-                key = table.c.id if table is experiments else table.c.experiment_id
-                conn.execute(table.delete().where(key >= 200_000))
 
 
 def test_tag_prefix_patterns_match_exactly_at_the_range_edges(
@@ -299,23 +310,13 @@ def test_tag_prefix_patterns_match_exactly_at_the_range_edges(
         "vis_%",
         "V%",
     ]
-    try:
-        with engine.begin() as conn:
-            loader = Loader(conn, first_pk=300_000)
-            pks = {e.id: loader.add(e) for e in newcomers}
-            project = [loader.projects["prefix-range"]]
-        by_pk = {pk: e for e, pk in pks.items()}
+    with added(engine, newcomers, "prefix-range", first_pk=300_000) as (by_pk, project):
         with engine.connect() as conn:
             for pattern in patterns:
                 query = Query(where=Like(Tag("t"), pattern))
                 got = {by_pk[pk] for pk in run_sql(conn, query, project, page_size=20, now=NOW)}
                 want = {e.id for e in newcomers if like_matches(e.tags["t"], pattern)}
                 assert got == want, pattern
-    finally:
-        with engine.begin() as conn:
-            for table in (tags, experiments):
-                key = table.c.id if table is experiments else table.c.experiment_id
-                conn.execute(table.delete().where(key >= 300_000))
 
 
 def _counted_fetch(
