@@ -150,6 +150,15 @@ PREFIX_INDEX = "ix_params_key_value_prefix_experiment_id_value_num"
         ("params.p0 is null", {PREFIX_INDEX, NUM_INDEX}),
         ("params.nothere is null", {PREFIX_INDEX, NUM_INDEX}),
         ("params.p3 is not null or status = 'failed'", {PREFIX_INDEX, NUM_INDEX}),
+        # Text tests the indexes decide: the text rows on their prefix, the number rows by
+        # their number (none can be 'a'; one could be '0.5'); inside `or` and `not` too.
+        ("params.p3 != 'a' or status = 'failed'", {PREFIX_INDEX, NUM_INDEX}),
+        ("params.p0 != '0.5' or status = 'failed'", {PREFIX_INDEX, NUM_INDEX}),
+        ("params.p3 not in ('a', 'b') or status = 'failed'", {PREFIX_INDEX, NUM_INDEX}),
+        ("not params.p3 like 'a%'", {PREFIX_INDEX}),
+        ("params.p3 not like 'a%' or status = 'failed'", {PREFIX_INDEX, NUM_INDEX}),
+        ("params.p3 ilike '%B%' or status = 'failed'", {PREFIX_INDEX}),
+        ("params.p3 like 'a%'", {PREFIX_INDEX}),
     ],
 )
 def test_param_filters_seek_the_partial_indexes(big: Engine, query: str, indexes: set[str]) -> None:

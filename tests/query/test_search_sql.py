@@ -319,6 +319,52 @@ def test_tag_prefix_patterns_match_exactly_at_the_range_edges(
                 assert got == want, pattern
 
 
+def test_param_text_tests_read_both_indexes_exactly(
+    engine: Engine, datasets: tuple[Loaded, Loaded]
+) -> None:
+    """``!=``, ``not in`` and ``like`` on a param read the rows with and without a number
+    through their own indexes (``_param_text_reads``; at the top level a literal-start
+    ``like`` reads a range of the text index). Values of every kind, long ones, strings that
+    spell numbers and ``true``, in and out of ``or``/``not``, must match exactly as the
+    reference evaluator says."""
+    head = "r" * 199
+    values: dict[str, Any] = {
+        "w1": "resnet50",
+        "w2": "resnet",
+        "w3": "ReSNet",
+        "w4": head + "esnet",  # long: its prefix ends in "e"
+        "w5": head + "x" * 50,
+        "w6": "0.5",  # a string with a number
+        "w7": 0.5,
+        "w8": 1,
+        "w9": True,
+        "w10": " 1e3 ",
+        "w11": float("nan"),
+        "w12": {"arch": "resnet"},
+        "w13": "",
+    }
+    newcomers = [
+        make_experiment(e, project="param-text", params={"m": v}, tags={"t": "x"})
+        for e, v in values.items()
+    ]
+    newcomers.append(make_experiment("w14", project="param-text", tags={"t": "x"}))  # no m
+    literals = ["resnet", "0.5", "1", "true", head + "esnet", head + "x" * 50, "", "nan", " 1e3 "]
+    patterns = ["resnet%", "res%", "r%", "%net%", "0.%", "%5", "tr_e", f"{head}e%", "%x", "_%"]
+    filters = [f"params.m != '{v}'" for v in literals]
+    filters += [f"params.m not in ('{a}', '{b}')" for a, b in itertools.pairwise(literals)]
+    for p in patterns:
+        filters += [f"params.m {op} '{p}'" for op in ("like", "ilike", "not like", "not ilike")]
+        filters.append(f"params.m like '{p.upper()}' or tags.t = 'y'")
+    with added(engine, newcomers, "param-text", first_pk=400_000) as (by_pk, project):
+        with engine.connect() as conn:
+            for text in filters:
+                for where in (text, f"not ({text})", f"({text}) or tags.t = 'y'"):
+                    query = parse_query(where)
+                    got = {by_pk[pk] for pk in run_sql(conn, query, project, page_size=20, now=NOW)}
+                    want = {e.id for e in evaluate(query, newcomers, now=NOW)}
+                    assert got == want, where
+
+
 def _counted_fetch(
     conn: Connection, query: Query, project_ids: list[int], limit: int, **walk: Any
 ) -> tuple[list[int], list[str]]:
