@@ -59,7 +59,7 @@ fields: st.SearchStrategy[Field] = st.one_of(
     ),
     st.builds(Tag, st.sampled_from([*TAG_KEYS, "missing"])),
     st.builds(Attribute, st.sampled_from(list(ATTRIBUTES))),
-    st.builds(Dataset, st.sampled_from(["name", "version", "digest"])),
+    st.builds(Dataset, st.sampled_from(["name", "version", "digest", "role"])),
 )
 
 _finite = [v for v in METRIC_VALUES if v == v and abs(v) != float("inf")]
@@ -77,7 +77,10 @@ attribute_texts = {
     "git.branch": ["main", "dev"],
     "id": ["q0001", "q0050", "r0001"],
 }
-dataset_texts = ["cifar10", "mnist", "ImageNet", "imagenet", "école", "d1", "d2", "D4", "e5"]
+dataset_texts = [
+    *("cifar10", "mnist", "ImageNet", "imagenet", "école", "d1", "d2", "D4", "e5"),
+    *("train", "test", "val", "Train"),
+]
 all_texts = sorted({*TEXTS, *PARAM_TEXTS, *NAMES, "true", "false", "1", "a", "z"})
 times = st.one_of(
     st.integers(-6, 6).map(lambda d: Timestamp(float(BASE + d * DAY))),

@@ -28,8 +28,9 @@ BAD: list[tuple[str, type[QuerySyntaxError], int, str]] = [
     ("tag.team = 'a'", UnknownField, 1, "did you mean `tags.team`?"),
     ("stauts = 'finished'", UnknownField, 1, "did you mean `status`?"),
     ("metrics.a > 1 and paramz.lr = 1", UnknownField, 19, "did you mean `params.lr`?"),
-    ("attributes.artifact_uri = 'x'", UnknownField, 1, "unknown field"),
-    ("dataset.context = 'train'", UnknownField, 1, "datasets have name, version and digest"),
+    ("attributes.artifact_uri = 'x'", UnknownField, 1, "`artifact_uri` has no counterpart"),
+    ("dataset.size = 1", UnknownField, 1, "datasets have name, version, digest and role"),
+    ("dataset.rol = 'train'", UnknownField, 1, "did you mean `dataset.role`?"),
     ("metrics > 1", UnknownField, 1, "`metrics` needs a key"),
     ("git.remote = 'x'", UnknownField, 1, "unknown field `git.remote`"),
     # unterminated strings and keys

@@ -62,13 +62,14 @@ class Input:
     name: str
     version: int
     digest: str
+    role: str = "train"
 
 
 INPUTS = {
-    "e1": [Input("cifar10", 1, "aa"), Input("mnist", 3, "bb")],
+    "e1": [Input("cifar10", 1, "aa"), Input("mnist", 3, "bb", "test")],
     "e2": [Input("cifar10", 2, "cc")],
     "e3": [],
-    "e4": [Input("ImageNet", 1, "dd")],
+    "e4": [Input("ImageNet", 1, "dd", "val")],
 }
 
 
@@ -87,6 +88,10 @@ INPUTS = {
         ("dataset.digest is not null", ["e4", "e2", "e1"]),
         ("order by dataset.version desc", ["e2", "e4", "e1", "e3"]),
         ("order by dataset.name", ["e4", "e2", "e1", "e3"]),
+        ("dataset.role = 'test'", ["e1"]),
+        ("datasets.context in ('val', 'test')", ["e4", "e1"]),  # MLflow's name
+        ("dataset.role != 'train'", ["e4", "e1"]),
+        ("order by dataset.role desc", ["e4", "e2", "e1", "e3"]),  # smallest role per experiment
     ],
 )
 def test_dataset_fields(query: str, expected: list[str], zoo: list[Experiment]) -> None:

@@ -115,6 +115,8 @@ CASES: list[tuple[str, Query]] = [
     ("dataset.name = 'cifar10'", where(cmp(Dataset("name"), "=", S("cifar10")))),
     ("datasets.digest = 'abc'", where(cmp(Dataset("digest"), "=", S("abc")))),
     ("dataset.version >= 2", where(cmp(Dataset("version"), ">=", N(2.0)))),
+    ("dataset.role = 'train'", where(cmp(Dataset("role"), "=", S("train")))),
+    ("datasets.context = 'train'", where(cmp(Dataset("role"), "=", S("train")))),
     # --- attributes and MLflow aliases ------------------------------------------------------
     ("owner = 'alice'", where(cmp(A("owner"), "=", S("alice")))),
     ("project = 'vision'", where(cmp(A("project"), "=", S("vision")))),

@@ -53,6 +53,7 @@ QUERIES_AND_LITERALS: list[tuple[str, list[str]]] = [
         ["ZQdata", "zqdata"],
     ),
     ("dataset.digest is null or dataset.name != 'zqname'", ["zqname"]),
+    ("datasets.context = 'zqrole' order by dataset.role", ["zqrole"]),
 ]
 # The only quoted text MLED itself writes into SQL.
 CONSTANTS = ["ESCAPE '!'", "'ABCDEFGHIJKLMNOPQRSTUVWXYZ'", "'abcdefghijklmnopqrstuvwxyz'"]

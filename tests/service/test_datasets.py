@@ -50,6 +50,21 @@ def test_the_same_content_reuses_its_version_and_new_content_gets_the_next(
     assert [(u.dataset.version, u.role) for u in uses] == [(1, "train"), (2, "validation")]
 
 
+def test_search_finds_experiments_by_the_role_of_their_datasets(svc: Services) -> None:
+    trained, validated, unused = _experiment(svc), _experiment(svc), _experiment(svc)
+    svc.datasets.log(trained, DatasetSpec("tabular", V1))
+    svc.datasets.log(validated, DatasetSpec("tabular", V1))
+    svc.datasets.log(validated, DatasetSpec("tabular", V2, role="validation"))
+
+    def found(query: str) -> set[str]:
+        return {e.id for e in svc.search.search(query).items}
+
+    assert found("dataset.role = 'validation'") == {validated}
+    assert found("datasets.context = 'train'") == {trained, validated}  # MLflow's name
+    assert found("not dataset.role = 'validation'") == {trained, unused}
+    assert found("dataset.role = 'train' and dataset.version = 2") == {validated}
+
+
 def test_every_change_is_an_audit_event(svc: Services) -> None:
     exp = _experiment(svc)
     svc.datasets.log(exp, DatasetSpec("tabular", V1))

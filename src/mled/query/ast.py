@@ -24,7 +24,7 @@ from typing import Literal, TypeAlias
 # --- fields ----------------------------------------------------------------------------------
 
 MetricAgg: TypeAlias = Literal["last", "min", "max", "count"]
-DatasetAttr: TypeAlias = Literal["name", "version", "digest"]
+DatasetAttr: TypeAlias = Literal["name", "version", "digest", "role"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +58,7 @@ class Tag:
 
 @dataclass(frozen=True, slots=True)
 class Dataset:
-    """``dataset.name|version|digest`` of an input dataset of the experiment."""
+    """``dataset.name|version|digest|role`` of an input dataset of the experiment."""
 
     attr: DatasetAttr
 

@@ -114,14 +114,16 @@ def keyed_table(field: Param | Metric | Tag) -> Table:
 
 
 def dataset_column(field: Dataset) -> ColumnElement[Any]:
-    """The column of ``dataset.name|version|digest``.
+    """The column of ``dataset.name|version|digest|role``.
 
     Example:
-        >>> str(dataset_column(Dataset("digest")))
-        'dataset_versions.digest'
+        >>> str(dataset_column(Dataset("digest"))), str(dataset_column(Dataset("role")))
+        ('dataset_versions.digest', 'dataset_inputs.role')
     """
     if field.attr == "name":
         return datasets.c.name
+    if field.attr == "role":
+        return dataset_inputs.c.role
     return dataset_versions.c[field.attr]
 
 

@@ -140,7 +140,8 @@ def metric_value(field: Metric, exp: Experiment) -> tuple[bool, float | None]:
 
 
 DatasetLookup = Callable[[Experiment], Sequence[Any]]
-"""The input datasets of an experiment: objects with ``name``, ``version`` and ``digest``."""
+"""The input datasets of an experiment: objects with ``name``, ``version``, ``digest`` and
+``role``."""
 
 
 def dataset_values(

@@ -78,6 +78,16 @@ DATASET_ATTRS: tuple[str, ...] = get_args(DatasetAttr)
 
 _ATTRIBUTE_PREFIXES = frozenset({"attributes", "attribute", "attr", "run"})
 _DATASET_PREFIXES = frozenset({"dataset", "datasets"})
+DATASET_ALIASES = {"context": "role"}
+"""MLflow's name of a dataset input's role (``datasets.context = 'training'``)."""
+UNSUPPORTED_ATTRIBUTES = {
+    "artifact_uri": (
+        "MLflow's `artifact_uri` has no counterpart in MLED: artifacts are stored once by "
+        "content and listed per experiment (`mled artifacts list ID`), not under a URI per "
+        "experiment"
+    ),
+}
+"""MLflow attributes MLED cannot search, with the reason."""
 _WRONG_PREFIXES = {
     "metric": "metrics",
     "param": "params",
@@ -183,6 +193,8 @@ def _attribute(name: str, shown: str) -> Attribute:
     low = ATTRIBUTE_ALIASES.get(low, low)
     if low in ATTRIBUTES:
         return Attribute(low)
+    if low in UNSUPPORTED_ATTRIBUTES:
+        raise FieldLookupError(UNSUPPORTED_ATTRIBUTES[low])
     candidates = [*ATTRIBUTES, *ATTRIBUTE_ALIASES]
     best = _closest(low, candidates)
     if best is not None:
@@ -220,11 +232,12 @@ def resolve_field(parts: Sequence[PathPart]) -> Field:
         return Metric(_key(rest, "metrics"))
     if low in _DATASET_PREFIXES:
         attr = ".".join(p.text for p in rest).lower()
+        attr = DATASET_ALIASES.get(attr, attr)
         if attr in DATASET_ATTRS:
             return Dataset(attr)  # type: ignore[arg-type]
         best = _closest(attr, DATASET_ATTRS) if attr else None
         raise FieldLookupError(
-            f"unknown field `{shown}`: datasets have name, version and digest",
+            f"unknown field `{shown}`: datasets have name, version, digest and role",
             suggestion=f"dataset.{best}" if best else None,
         )
     if low in _ATTRIBUTE_PREFIXES and rest:
@@ -263,6 +276,6 @@ def valid_fields_hint() -> str:
     attrs = ", ".join(ATTRIBUTES)
     return (
         f"Fields are params.<key>, metrics.<key>[.min|.max|.last|.count], tags.<key>, "
-        f"dataset.name|version|digest and the attributes {attrs}. Quote keys with spaces or "
+        f"dataset.name|version|digest|role and the attributes {attrs}. Quote keys with spaces or "
         "dots in backticks: params.`a b`."
     )
