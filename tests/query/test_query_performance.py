@@ -112,9 +112,12 @@ def test_q1_uses_indexes_not_a_scan(big: Engine) -> None:
 
 
 def _plan(engine: Engine, stmt: Any) -> list[str]:
-    sql = str(stmt.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
+    compiled = stmt.compile(dialect=sqlite.dialect(), compile_kwargs={"render_postcompile": True})
+    values = tuple(compiled.params[name] for name in compiled.positiontup)
     with engine.connect() as conn:
-        return [row[3] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql)]
+        return [
+            row[3] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled), values)
+        ]
 
 
 def test_q1_walks_the_sort_index_in_windows_that_seek_it(big: Engine) -> None:
@@ -170,6 +173,22 @@ def test_param_filters_seek_the_partial_indexes(big: Engine, query: str, indexes
 
 
 TAG_INDEX = "ix_tags_key_value_prefix_experiment_id"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "tags.t0 ilike 'VIS%' or status = 'failed'",
+        "tags.t0 != 'vision' or status = 'failed'",
+        "not tags.t0 > 'r'",
+        "tags.t0 not in ('nlp', 'rl') or status = 'failed'",
+    ],
+)
+def test_tag_tests_inside_or_and_not_read_the_tag_index(big: Engine, query: str) -> None:
+    search = compile_search(parse_query(query), project_ids=[1, 2], limit=100, now=0.0)
+    plan = _plan(big, search.statement)
+    assert any(f"COVERING INDEX {TAG_INDEX} (key=?" in step for step in plan), plan
+    assert not [s for s in plan if s.startswith("SCAN") and "tags" in s], plan
 
 
 @pytest.mark.parametrize(

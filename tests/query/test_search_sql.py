@@ -365,6 +365,41 @@ def test_param_text_tests_read_both_indexes_exactly(
                     assert got == want, where
 
 
+def test_tag_text_tests_inside_or_and_not_read_the_index_exactly(
+    engine: Engine, datasets: tuple[Loaded, Loaded]
+) -> None:
+    """Inside ``or``/``not``, a tag test other than ``=``/``in`` decides short values on the
+    index's 200-character prefix and reads only the longer ones whole (``text_rows``); values
+    either side of 200 characters and literals longer than that must match exactly as the
+    reference evaluator says."""
+    head = "m" * 199
+    values = {
+        "g1": "vision",
+        "g2": "Vision",
+        "g3": head,
+        "g4": head + "a",
+        "g5": head + "z" * 30,
+        "g6": "",
+        "g7": "nlp",
+    }
+    newcomers = [
+        make_experiment(e, project="tag-text", tags={"t": v, "u": "x"}) for e, v in values.items()
+    ]
+    literals = ["vision", head, head + "a", head + "b", "", "m", "n"]
+    filters = [f"tags.t {op} '{v}'" for v in literals for op in ("!=", "<", "<=", ">", ">=")]
+    filters += [f"tags.t not in ('{a}', '{b}')" for a, b in itertools.pairwise(literals)]
+    patterns = ["vis%", "%ision", "%a", f"{head}_", f"{head}z%", "%", "_%n%", "V%"]
+    filters += [f"tags.t {op} '{p}'" for p in patterns for op in ("like", "ilike", "not ilike")]
+    with added(engine, newcomers, "tag-text", first_pk=500_000) as (by_pk, project):
+        with engine.connect() as conn:
+            for text in filters:
+                for where in (f"not ({text})", f"({text}) or tags.u = 'y'"):
+                    query = parse_query(where)
+                    got = {by_pk[pk] for pk in run_sql(conn, query, project, page_size=20, now=NOW)}
+                    want = {e.id for e in evaluate(query, newcomers, now=NOW)}
+                    assert got == want, where
+
+
 def _counted_fetch(
     conn: Connection, query: Query, project_ids: list[int], limit: int, **walk: Any
 ) -> tuple[list[int], list[str]]:
