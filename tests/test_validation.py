@@ -92,6 +92,16 @@ def test_invalid_names_are_refused(name: object, fragment: str) -> None:
     assert info.value.hint
 
 
+@pytest.mark.parametrize("code", [*range(32), 32, 127, 0x85, 0x2028])
+def test_names_refuse_exactly_the_characters_below_space(code: int) -> None:
+    name = f"a{chr(code)}b"
+    if code < 32:
+        with pytest.raises(InvalidName, match="control characters"):
+            validate_name(name, "experiment")
+    else:
+        assert validate_name(name, "experiment") == name
+
+
 def test_valid_name_is_returned() -> None:
     assert validate_name("ResNet-50 (baseline) ✓", "experiment") == "ResNet-50 (baseline) ✓"
 
