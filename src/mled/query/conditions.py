@@ -610,7 +610,7 @@ class ConditionCompiler:
             ]
         )
 
-    def tag_text_reads(self, key: str, expr: Comparison | InList | Like) -> Any:
+    def _tag_text_reads(self, key: str, expr: Comparison | InList | Like) -> Any:
         """A test on a tag other than equality, ``in`` and a literal-start ``like 'text%'``
         (which are index lookups already) as reads of the tag index (:func:`text_rows`), for
         conditions inside ``or``/``not``. None for those three.
@@ -657,7 +657,7 @@ class ConditionCompiler:
             if isinstance(field, Param):
                 reads = self._param_text_reads(field.key, expr)
             else:
-                reads = self.tag_text_reads(field.key, expr)
+                reads = self._tag_text_reads(field.key, expr)
             if reads is not None:
                 return E.id.in_(reads)
         if isinstance(field, Param | Metric | Tag):
