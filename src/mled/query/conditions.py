@@ -443,8 +443,7 @@ def param_key_rows(key: str) -> CompoundSelect:
     """
     c = params.c
     return union_all(
-        select(c.experiment_id).where(c.key == bound(key), c.value_num.is_not(None)),
-        select(c.experiment_id).where(c.key == bound(key), c.value_num.is_(None)),
+        _key_rows(key, c.value_num.is_not(None)), _key_rows(key, c.value_num.is_(None))
     )
 
 
@@ -494,8 +493,7 @@ class ConditionCompiler:
             ranged = prefix_range(table.c.value_prefix, expr)
             if ranged is not None and starts_with_only(expr.pattern):
                 return ranged  # exact: the index alone answers it
-            match = self._simple_test(table.c.value, expr, text=True)
-            return match if ranged is None else and_(ranged, match)
+            return self._text_test(expr)(table.c.value)
         values = [expr.value] if isinstance(expr, Comparison) else []
         values = list(expr.values) if isinstance(expr, InList) else values
         prefixed = None
@@ -558,12 +556,11 @@ class ConditionCompiler:
 
     def _keyed(self, table: Table, key: str, test: Clause | None) -> Clause:
         """``experiments.id IN (SELECT experiment_id FROM table WHERE key = :key AND test)``."""
-        sub = select(table.c.experiment_id).where(table.c.key == bound(key))
-        if test is not None:
-            sub = sub.where(test)
-        return E.id.in_(sub)
+        return E.id.in_(_key_rows(key, *(() if test is None else (test,)), table=table))
 
-    def _param_text_reads(self, key: str, expr: Comparison | InList | Like) -> Any:
+    def _param_text_reads(
+        self, key: str, expr: Comparison | InList | Like
+    ) -> Select[Any] | CompoundSelect | None:
         """``!=``, ``not in`` (of text only) and ``like`` (with a pattern no number's text
         matches, see :func:`numbers_cannot_match`) on a param as index reads of the key's
         rows: those without a number through ``(key, value_prefix)`` (see
@@ -610,7 +607,9 @@ class ConditionCompiler:
             ]
         )
 
-    def _tag_text_reads(self, key: str, expr: Comparison | InList | Like) -> Any:
+    def _tag_text_reads(
+        self, key: str, expr: Comparison | InList | Like
+    ) -> Select[Any] | CompoundSelect | None:
         """A test on a tag other than equality, ``in`` and a literal-start ``like 'text%'``
         (which are index lookups already) as reads of the tag index (:func:`text_rows`), for
         conditions inside ``or``/``not``. None for those three.
