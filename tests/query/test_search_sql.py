@@ -319,6 +319,21 @@ def test_tag_prefix_patterns_match_exactly_at_the_range_edges(
                 assert got == want, pattern
 
 
+def assert_as_the_oracle(
+    conn: Connection,
+    wheres: list[str],
+    newcomers: list[Experiment],
+    by_pk: dict[int, str],
+    project: list[int],
+) -> None:
+    """Each filter of ``wheres`` finds in ``project`` exactly the ``newcomers`` the reference
+    evaluator says."""
+    for where in wheres:
+        query = parse_query(where)
+        got = {by_pk[pk] for pk in run_sql(conn, query, project, page_size=20, now=NOW)}
+        assert got == {e.id for e in evaluate(query, newcomers, now=NOW)}, where
+
+
 def test_param_text_tests_read_both_indexes_exactly(
     engine: Engine, datasets: tuple[Loaded, Loaded]
 ) -> None:
@@ -357,12 +372,8 @@ def test_param_text_tests_read_both_indexes_exactly(
         filters.append(f"params.m like '{p.upper()}' or tags.t = 'y'")
     with added(engine, newcomers, "param-text", first_pk=400_000) as (by_pk, project):
         with engine.connect() as conn:
-            for text in filters:
-                for where in (text, f"not ({text})", f"({text}) or tags.t = 'y'"):
-                    query = parse_query(where)
-                    got = {by_pk[pk] for pk in run_sql(conn, query, project, page_size=20, now=NOW)}
-                    want = {e.id for e in evaluate(query, newcomers, now=NOW)}
-                    assert got == want, where
+            wheres = [w for t in filters for w in (t, f"not ({t})", f"({t}) or tags.t = 'y'")]
+            assert_as_the_oracle(conn, wheres, newcomers, by_pk, project)
 
 
 def test_tag_text_tests_inside_or_and_not_read_the_index_exactly(
@@ -392,12 +403,8 @@ def test_tag_text_tests_inside_or_and_not_read_the_index_exactly(
     filters += [f"tags.t {op} '{p}'" for p in patterns for op in ("like", "ilike", "not ilike")]
     with added(engine, newcomers, "tag-text", first_pk=500_000) as (by_pk, project):
         with engine.connect() as conn:
-            for text in filters:
-                for where in (f"not ({text})", f"({text}) or tags.u = 'y'"):
-                    query = parse_query(where)
-                    got = {by_pk[pk] for pk in run_sql(conn, query, project, page_size=20, now=NOW)}
-                    want = {e.id for e in evaluate(query, newcomers, now=NOW)}
-                    assert got == want, where
+            wheres = [w for t in filters for w in (f"not ({t})", f"({t}) or tags.u = 'y'")]
+            assert_as_the_oracle(conn, wheres, newcomers, by_pk, project)
 
 
 def _counted_fetch(
