@@ -166,7 +166,12 @@ queries: st.SearchStrategy[Query] = st.builds(
 )
 
 walked_orders = st.builds(
-    OrderItem, st.builds(Metric, st.sampled_from([*METRIC_KEYS, "missing"])), st.booleans()
+    OrderItem,
+    st.one_of(
+        st.builds(Metric, st.sampled_from([*METRIC_KEYS, "missing"])),
+        st.builds(Param, st.sampled_from([*PARAM_KEYS, "missing"])),
+    ),
+    st.booleans(),
 )
 walked_queries: st.SearchStrategy[Query] = st.builds(
     Query,
@@ -174,4 +179,4 @@ walked_queries: st.SearchStrategy[Query] = st.builds(
     order_by=st.tuples(walked_orders),
     limit=st.one_of(st.none(), st.none(), st.integers(0, 30)),
 )
-"""Queries sorted by one metric's last value alone: the ones that walk the metric index."""
+"""Queries sorted by one metric's last value or one param alone: the ones that walk an index."""

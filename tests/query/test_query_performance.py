@@ -123,8 +123,9 @@ def _plan(engine: Engine, stmt: Any) -> list[str]:
 def test_q1_walks_the_sort_index_in_windows_that_seek_it(big: Engine) -> None:
     search = compile_search(parse_query(Q1), project_ids=[1, 2], limit=100, now=0.0)
     assert search.walk is not None
-    for after in (None, (0.75, 1234)):
-        plan = _plan(big, search.walk.window(after, 202))
+    (lane,) = search.walk.lanes
+    for after in (None, ((0.75,), 1234)):
+        plan = _plan(big, search.walk.window(lane, after, 202))
         assert any("USING COVERING INDEX ix_metrics_key_last_experiment_id" in s for s in plan)
         assert [s for s in plan if s.startswith("SCAN")] == ["SCAN walk"], plan
     with big.connect() as conn:
@@ -135,6 +136,26 @@ def test_q1_walks_the_sort_index_in_windows_that_seek_it(big: Engine) -> None:
 
 NUM_INDEX = "ix_params_key_value_num_experiment_id"
 PREFIX_INDEX = "ix_params_key_value_prefix_experiment_id_value_num"
+
+
+@pytest.mark.parametrize("text", ["order by params.p0 desc", "params.p3 = 'a' order by params.p0"])
+def test_a_param_sort_walks_its_number_then_its_text_index(big: Engine, text: str) -> None:
+    search = compile_search(parse_query(text), project_ids=[1, 2], limit=100, now=0.0)
+    assert search.walk is not None
+    number, texts = search.walk.lanes
+    for lane, index, after in [
+        (number, NUM_INDEX, None),
+        (number, NUM_INDEX, ((0.5, "0.5"), 1234)),
+        (texts, PREFIX_INDEX, None),
+        (texts, PREFIX_INDEX, ((None, "c"), 1234)),
+    ]:
+        plan = _plan(big, search.walk.window(lane, after, 202))
+        assert any(f"INDEX {index} (key=?" in s for s in plan), plan
+        assert [s for s in plan if s.startswith("SCAN")] == ["SCAN walk"], plan
+    with big.connect() as conn:
+        walked = search.fetch(lambda stmt: conn.execute(stmt).all())
+        planned = conn.execute(search.statement).all()
+    assert [tuple(r) for r in walked] == [tuple(r) for r in planned]
 
 
 @pytest.mark.parametrize(

@@ -274,6 +274,49 @@ def test_long_text_values_compare_in_full(engine: Engine, datasets: tuple[Loaded
                 assert {by_pk[pk] for pk in got} == expected, text
 
 
+def test_a_param_sort_walks_both_indexes_in_the_oracles_order(
+    engine: Engine, datasets: tuple[Loaded, Loaded]
+) -> None:
+    """Sorted by one param, the walk reads its numbers (ties broken by their text), then its
+    other texts by their 200-character prefix, and hands over to the plan at the first value
+    that prefix may not hold whole. Ties, numbers spelled as strings, long values sharing a
+    prefix, and missing ones: every page, window size and direction as the reference
+    evaluator sorts them."""
+    head = "k" * 199
+    values: dict[str, Any] = {
+        "s1": 0.5,
+        "s2": "0.5",  # the same number as s1, a different text
+        "s3": "5e-1",
+        "s4": 2,
+        "s5": True,
+        "s6": "adam",
+        "s7": "adam",  # a tie broken by the key
+        "s8": "Adam",
+        "s9": head + "az",  # s9 and s10 share their 200-character prefix; the text decides
+        "s10": head + "ab" + "c" * 30,
+        "s17": head + "b",
+        "s11": head,
+        "s12": "kz",
+        "s13": {"a": 1},
+        "s14": float("inf"),
+        "s15": "",
+    }
+    newcomers = [
+        make_experiment(e, project="param-sort", params={"o": v}, tags={"t": e[-1]})
+        for e, v in values.items()
+    ]
+    newcomers.append(make_experiment("s16", project="param-sort", tags={"t": "6"}))  # no o
+    texts = ["order by params.o", "tags.t in ('1', '5', '6') order by params.o"]
+    queries = [parse_query(t + d) for t in texts for d in ("", " desc")]
+    with added(engine, newcomers, "param-sort", first_pk=600_000) as (by_pk, project):
+        keys = {e: pk for pk, e in by_pk.items()}
+        with engine.connect() as conn:
+            for query, page_size, walk in itertools.product(queries, (1, 4, 100), WALKS):
+                want = evaluate(query, newcomers, now=NOW, tiebreak=lambda e: keys[e.id])
+                got = run_sql(conn, query, project, page_size=page_size, now=NOW, walk=walk)
+                assert [by_pk[pk] for pk in got] == [e.id for e in want], (to_text(query), walk)
+
+
 def test_tag_prefix_patterns_match_exactly_at_the_range_edges(
     engine: Engine, datasets: tuple[Loaded, Loaded]
 ) -> None:
@@ -415,7 +458,8 @@ def _counted_fetch(
     kinds: list[str] = []
 
     def run(stmt: Any) -> list[Any]:
-        kinds.append("walk" if "walk_m" in str(stmt) else "plan")
+        sql = str(stmt)
+        kinds.append("walk" if "walk_m" in sql or "walk_p" in sql else "plan")
         return list(conn.execute(stmt).all())
 
     ids, _ = search.paginate(search.fetch(run, **walk))

@@ -65,7 +65,15 @@ from mled.query.conditions import (
 from mled.query.dialect import BinaryCollate
 from mled.query.fields import TIME_OR_NUMBER_ATTRIBUTES
 from mled.query.pagination import ColumnKind, PageToken, SortValue, fingerprint
-from mled.query.walk import BUDGET, FIRST_WINDOW, MetricWalk, Position, fetch_walked
+from mled.query.walk import (
+    BUDGET,
+    FIRST_WINDOW,
+    IndexWalk,
+    Lane,
+    Position,
+    fetch_walked,
+    lanes_of,
+)
 from mled.store.sql.tables import dataset_inputs, experiments, projects, users
 
 MAX_PAGE_SIZE = 10_000
@@ -229,7 +237,7 @@ class CompiledSearch:
     seen: int
     now: float
     total_limit: int | None
-    walk: MetricWalk | None = None
+    walk: IndexWalk | None = None
 
     def fetch(
         self,
@@ -241,8 +249,8 @@ class CompiledSearch:
     ) -> list[Any]:
         """The rows of this page (and one more, if there is a next page), for :meth:`paginate`.
 
-        ``run`` executes a statement and returns its rows. A page sorted by one metric alone
-        walks that metric's index (see :mod:`mled.query.walk`, which ``first_window`` and
+        ``run`` executes a statement and returns its rows. A page sorted by one metric or
+        one param alone walks its index (see :mod:`mled.query.walk`, which ``first_window`` and
         ``budget`` tune) if the store is large enough for that to pay (``experiments``: about
         how many it holds, None if unknown); any other runs :attr:`statement`.
 
@@ -367,23 +375,19 @@ def _compile(
     order = [(c.expr.desc() if c.descending else c.expr.asc()).nulls_last() for c in columns]
 
     def rest(after: Position | None, limit: int) -> Select[Any]:
-        stmt = base if after is None else base.where(_after(columns, after[:1], after[1]))
+        stmt = base if after is None else base.where(_after(columns, after[0], after[1]))
         return stmt.order_by(*order, E.id.desc()).limit(limit)
 
     walk = None
-    if _walkable(query, token):
-        field = query.order_by[0].field
-        assert isinstance(field, Metric)
+    lanes = _lanes(query)
+    start: Position | None = None if token is None else (token.values, token.last_key)
+    if lanes and (start is None or any(lane.holds(start) for lane in lanes)):
         # The filter's row tests become LEFT JOINs of each walked row (a key lookup each).
         found = [j.target.c.experiment_id.is_not(None) for j in inner]
         conditions = [*found, *where, *scope]
         hit = and_(*conditions) if conditions else true()
-        start = None if token is None else (float(token.values[0] or 0.0), token.last_key)
         tests = tuple((j.target, j.onclause) for j in inner)
-        filtered = bool(inner or where)
-        walk = MetricWalk(
-            field.key, query.order_by[0].descending, hit, start, rest, tests, filtered
-        )
+        walk = IndexWalk(lanes, hit, start, rest, tests, filtered=bool(inner or where))
     return CompiledSearch(
         statement=rest(None, page_size + 1 if page_size else 0),
         page_size=page_size,
@@ -396,12 +400,15 @@ def _compile(
     )
 
 
-def _walkable(query: Query, token: PageToken | None) -> bool:
-    """Whether the page can walk a metric index: sorted by one metric's last value alone
-    (more keys would break its ties), and not already past the experiments that have one."""
+def _lanes(query: Query) -> tuple[Lane, ...]:
+    """The indexes a page may walk (see :mod:`mled.query.walk`): those of the one sort key, if
+    it is a metric's last value or a param (more keys would break its ties)."""
     if len(query.order_by) != 1:
-        return False
-    field = query.order_by[0].field
-    if not isinstance(field, Metric) or field.agg != "last":
-        return False
-    return token is None or token.values[0] is not None
+        return ()
+    item = query.order_by[0]
+    field = item.field
+    if isinstance(field, Metric) and field.agg == "last":
+        return lanes_of("metric", field.key, item.descending)
+    if isinstance(field, Param):
+        return lanes_of("param", field.key, item.descending)
+    return ()
