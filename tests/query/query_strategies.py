@@ -170,6 +170,7 @@ walked_orders = st.builds(
     st.one_of(
         st.builds(Metric, st.sampled_from([*METRIC_KEYS, "missing"])),
         st.builds(Param, st.sampled_from([*PARAM_KEYS, "missing"])),
+        st.builds(Tag, st.sampled_from([*TAG_KEYS, "missing"])),
     ),
     st.booleans(),
 )
@@ -179,4 +180,5 @@ walked_queries: st.SearchStrategy[Query] = st.builds(
     order_by=st.tuples(walked_orders),
     limit=st.one_of(st.none(), st.none(), st.integers(0, 30)),
 )
-"""Queries sorted by one metric's last value or one param alone: the ones that walk an index."""
+"""Queries sorted by one metric's last value, one param or one tag alone: those that walk an
+index."""

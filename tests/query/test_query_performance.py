@@ -124,10 +124,12 @@ def test_q1_walks_the_sort_index_in_windows_that_seek_it(big: Engine) -> None:
     search = compile_search(parse_query(Q1), project_ids=[1, 2], limit=100, now=0.0)
     assert search.walk is not None
     (lane,) = search.walk.lanes
-    for after in (None, ((0.75,), 1234)):
-        plan = _plan(big, search.walk.window(lane, after, 202))
+    for cursor in (None, (0.75, None, False), (0.75, ((0.75,), 1234), False)):
+        plan = _plan(big, search.walk.window(lane, cursor, 202))
         assert any("USING COVERING INDEX ix_metrics_key_last_experiment_id" in s for s in plan)
         assert [s for s in plan if s.startswith("SCAN")] == ["SCAN walk"], plan
+        # In the index's own order: only the window's few rows are sorted, not runs of ties.
+        assert [s for s in plan if "TEMP B-TREE" in s] == ["USE TEMP B-TREE FOR ORDER BY"], plan
     with big.connect() as conn:
         walked = search.fetch(lambda stmt: conn.execute(stmt).all())
         planned = conn.execute(search.statement).all()
@@ -143,15 +145,20 @@ def test_a_param_sort_walks_its_number_then_its_text_index(big: Engine, text: st
     search = compile_search(parse_query(text), project_ids=[1, 2], limit=100, now=0.0)
     assert search.walk is not None
     number, texts = search.walk.lanes
-    for lane, index, after in [
+    for lane, index, cursor in [
         (number, NUM_INDEX, None),
-        (number, NUM_INDEX, ((0.5, "0.5"), 1234)),
+        (number, NUM_INDEX, (0.5, None, False)),
+        (number, NUM_INDEX, (0.5, ((0.5, "0.5"), 1234), False)),
         (texts, PREFIX_INDEX, None),
-        (texts, PREFIX_INDEX, ((None, "c"), 1234)),
+        (texts, PREFIX_INDEX, ("c", None, False)),
+        (texts, PREFIX_INDEX, ("c", ((None, "c"), 1234), False)),
+        (texts, PREFIX_INDEX, ("c", ((None, "c"), 1234), True)),  # the run of 'c', by key
     ]:
-        plan = _plan(big, search.walk.window(lane, after, 202))
+        plan = _plan(big, search.walk.window(lane, cursor, 202))
         assert any(f"INDEX {index} (key=?" in s for s in plan), plan
         assert [s for s in plan if s.startswith("SCAN")] == ["SCAN walk"], plan
+        # In the index's own order: only the window's few rows are sorted, not runs of ties.
+        assert [s for s in plan if "TEMP B-TREE" in s] == ["USE TEMP B-TREE FOR ORDER BY"], plan
     with big.connect() as conn:
         walked = search.fetch(lambda stmt: conn.execute(stmt).all())
         planned = conn.execute(search.statement).all()
@@ -194,6 +201,28 @@ def test_param_filters_seek_the_partial_indexes(big: Engine, query: str, indexes
 
 
 TAG_INDEX = "ix_tags_key_value_prefix_experiment_id"
+
+
+@pytest.mark.parametrize("text", ["order by tags.t0 desc", "params.p3 = 'a' order by tags.t1"])
+def test_a_tag_sort_walks_the_tag_index(big: Engine, text: str) -> None:
+    search = compile_search(parse_query(text), project_ids=[1, 2], limit=100, now=0.0)
+    assert search.walk is not None
+    (lane,) = search.walk.lanes
+    for cursor in (
+        None,
+        ("nlp", None, False),
+        ("nlp", (("nlp",), 1234), False),
+        ("nlp", None, True),
+    ):
+        plan = _plan(big, search.walk.window(lane, cursor, 202))
+        assert any(f"COVERING INDEX {TAG_INDEX} (key=?" in s for s in plan), plan
+        assert [s for s in plan if s.startswith("SCAN")] == ["SCAN walk"], plan
+        # In the index's own order: only the window's few rows are sorted, not runs of ties.
+        assert [s for s in plan if "TEMP B-TREE" in s] == ["USE TEMP B-TREE FOR ORDER BY"], plan
+    with big.connect() as conn:
+        walked = search.fetch(lambda stmt: conn.execute(stmt).all())
+        planned = conn.execute(search.statement).all()
+    assert [tuple(r) for r in walked] == [tuple(r) for r in planned]
 
 
 @pytest.mark.parametrize(

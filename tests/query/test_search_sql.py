@@ -29,6 +29,7 @@ from mled.query.evaluate import evaluate
 from mled.query.parser import parse_query
 from mled.query.patterns import like_matches
 from mled.query.render import to_text
+from mled.query.walk import walks_texts
 from mled.store.sql.tables import experiments, metadata, metrics, params, tags
 
 ZOO_NOW = BASE + 3 * 86400
@@ -58,12 +59,13 @@ def datasets(engine: Engine) -> tuple[Loaded, Loaded]:
     return zoo, pop
 
 
-WALKS: list[dict[str, int]] = [
+WALKS: list[dict[str, Any]] = [
     {},  # the defaults: small results are read in one window
     {"first_window": 1, "budget": 4},  # gives up on the index almost at once
     {"first_window": 2, "budget": 1_000},  # many small windows, then the index runs out
+    {"first_window": 2, "budget": 1_000, "texts": False},  # text lanes left to the plan
 ]
-"""Sizes of the metric-index walk (see mled.query.walk), to take each of its branches."""
+"""Settings of the index walk (see mled.query.walk), to take each of its branches."""
 
 
 def run_sql(
@@ -73,7 +75,7 @@ def run_sql(
     *,
     page_size: int,
     now: float,
-    walk: dict[str, int] | None = None,
+    walk: dict[str, Any] | None = None,
 ) -> list[int]:
     """All result keys, fetched page by page."""
     out: list[int] = []
@@ -149,7 +151,7 @@ def test_metric_index_walk_matches_the_oracle(
     datasets: tuple[Loaded, Loaded],
     query: Query,
     page_size: int,
-    walk: dict[str, int],
+    walk: dict[str, Any],
 ) -> None:
     """Sorted by one metric: the index walk gives the oracle's rows and order, page by page,
     whether it finds the page in the index, gives up on it, or runs out of it."""
@@ -274,14 +276,14 @@ def test_long_text_values_compare_in_full(engine: Engine, datasets: tuple[Loaded
                 assert {by_pk[pk] for pk in got} == expected, text
 
 
-def test_a_param_sort_walks_both_indexes_in_the_oracles_order(
+def test_param_and_tag_sorts_walk_their_indexes_in_the_oracles_order(
     engine: Engine, datasets: tuple[Loaded, Loaded]
 ) -> None:
     """Sorted by one param, the walk reads its numbers (ties broken by their text), then its
-    other texts by their 200-character prefix, and hands over to the plan at the first value
-    that prefix may not hold whole. Ties, numbers spelled as strings, long values sharing a
-    prefix, and missing ones: every page, window size and direction as the reference
-    evaluator sorts them."""
+    other texts by their 200-character prefix; sorted by a tag, that tag's prefixes; either
+    hands over to the plan at the first value the prefix may not hold whole. Ties, numbers
+    spelled as strings, long values sharing a prefix, and missing ones: every page, window
+    size and direction as the reference evaluator sorts them."""
     head = "k" * 199
     values: dict[str, Any] = {
         "s1": 0.5,
@@ -302,11 +304,18 @@ def test_a_param_sort_walks_both_indexes_in_the_oracles_order(
         "s15": "",
     }
     newcomers = [
-        make_experiment(e, project="param-sort", params={"o": v}, tags={"t": e[-1]})
+        make_experiment(e, project="param-sort", params={"o": v}, tags={"t": e[-1], "o": str(v)})
         for e, v in values.items()
     ]
     newcomers.append(make_experiment("s16", project="param-sort", tags={"t": "6"}))  # no o
-    texts = ["order by params.o", "tags.t in ('1', '5', '6') order by params.o"]
+    newcomers += [  # a run of equal values longer than a window, met mid-page
+        make_experiment(
+            f"r{i}", project="param-sort", params={"o": "tie"}, tags={"t": "1", "o": "tie"}
+        )
+        for i in range(7)
+    ]
+    sorts = ["order by params.o", "order by tags.o"]
+    texts = [f"{w}{o}" for o in sorts for w in ("", "tags.t in ('1', '5', '6') ")]
     queries = [parse_query(t + d) for t in texts for d in ("", " desc")]
     with added(engine, newcomers, "param-sort", first_pk=600_000) as (by_pk, project):
         keys = {e: pk for pk, e in by_pk.items()}
@@ -459,7 +468,7 @@ def _counted_fetch(
 
     def run(stmt: Any) -> list[Any]:
         sql = str(stmt)
-        kinds.append("walk" if "walk_m" in sql or "walk_p" in sql else "plan")
+        kinds.append("walk" if any(f"walk_{t}" in sql for t in "mpt") else "plan")
         return list(conn.execute(stmt).all())
 
     ids, _ = search.paginate(search.fetch(run, **walk))
@@ -501,6 +510,34 @@ def test_experiments_without_the_metric_come_after_the_walked_ones(
         ids, kinds = _counted_fetch(conn, query, data.project_ids, len(expected))
     assert ids == expected
     assert kinds == ["walk", "plan"]
+
+
+@pytest.mark.parametrize(
+    ("text", "texts", "kinds"),
+    [
+        ("order by tags.team", True, ["walk", "plan"]),  # the tags, then those without one
+        ("order by tags.team", False, ["plan"]),
+        ("order by params.opt desc", True, ["walk", "walk", "plan"]),  # numbers, texts, missing
+        ("order by params.opt desc", False, ["walk", "plan"]),  # the numbers, then the plan
+    ],
+)
+def test_text_lanes_can_be_left_to_the_plan(
+    engine: Engine, datasets: tuple[Loaded, Loaded], text: str, texts: bool, kinds: list[str]
+) -> None:
+    """``texts=False`` (PostgreSQL, whose text indexes are not in code-point order) hands the
+    page to the plan where a text lane would start."""
+    data = datasets[1]
+    query = parse_query(text)
+    expected = oracle(data, query, NOW)
+    with engine.connect() as conn:
+        ids, ran = _counted_fetch(conn, query, data.project_ids, len(expected), texts=texts)
+    assert ids == expected
+    assert ran == kinds
+
+
+def test_only_sqlite_walks_text_indexes() -> None:
+    assert walks_texts("sqlite")
+    assert not walks_texts("postgresql")
 
 
 @pytest.mark.parametrize(

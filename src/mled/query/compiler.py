@@ -246,13 +246,16 @@ class CompiledSearch:
         experiments: int | None = None,
         first_window: int = FIRST_WINDOW,
         budget: int = BUDGET,
+        texts: bool = True,
     ) -> list[Any]:
         """The rows of this page (and one more, if there is a next page), for :meth:`paginate`.
 
-        ``run`` executes a statement and returns its rows. A page sorted by one metric or
-        one param alone walks its index (see :mod:`mled.query.walk`, which ``first_window`` and
-        ``budget`` tune) if the store is large enough for that to pay (``experiments``: about
-        how many it holds, None if unknown); any other runs :attr:`statement`.
+        ``run`` executes a statement and returns its rows. A page sorted by one metric, param
+        or tag alone walks its indexes (see :mod:`mled.query.walk`, which ``first_window``
+        and ``budget`` tune) if the store is large enough for that to pay (``experiments``:
+        about how many it holds, None if unknown); any other runs :attr:`statement`.
+        ``texts`` says whether to walk the text indexes too (see
+        :func:`mled.query.walk.walks_texts`).
 
         Example:
             >>> from mled.query.parser import parse_query
@@ -263,7 +266,9 @@ class CompiledSearch:
         if self.walk is None or self.page_size == 0 or not self.walk.worth_it(experiments):
             return list(run(self.statement))
         want = self.page_size + 1
-        return fetch_walked(self.walk, run, want=want, first_window=first_window, budget=budget)
+        return fetch_walked(
+            self.walk, run, want=want, first_window=first_window, budget=budget, texts=texts
+        )
 
     def next_page_token(self, row: Sequence[Any]) -> str:
         """Token of the page that starts after ``row`` (the last row of the current page).
@@ -402,7 +407,7 @@ def _compile(
 
 def _lanes(query: Query) -> tuple[Lane, ...]:
     """The indexes a page may walk (see :mod:`mled.query.walk`): those of the one sort key, if
-    it is a metric's last value or a param (more keys would break its ties)."""
+    it is a metric's last value, a param or a tag (more keys would break its ties)."""
     if len(query.order_by) != 1:
         return ()
     item = query.order_by[0]
@@ -411,4 +416,6 @@ def _lanes(query: Query) -> tuple[Lane, ...]:
         return lanes_of("metric", field.key, item.descending)
     if isinstance(field, Param):
         return lanes_of("param", field.key, item.descending)
+    if isinstance(field, Tag):
+        return lanes_of("tag", field.key, item.descending)
     return ()

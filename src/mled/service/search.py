@@ -35,6 +35,7 @@ from mled.entities import Experiment, Page
 from mled.errors import InvalidInput, MledError, ProjectNotFound
 from mled.query.ast import Query
 from mled.query.compiler import compile_search
+from mled.query.walk import walks_texts
 from mled.service.authorization import authorize
 from mled.service.context import ServiceContext
 from mled.store.sql import experiments as rows
@@ -145,7 +146,8 @@ class SearchService:
                 now=self._ctx.clock(),
             )
             stored = size_estimate(conn) if search.walk is not None else None
-            found = search.fetch(partial(rows.fetch_plain, conn), experiments=stored)
+            texts = walks_texts(conn.dialect.name)
+            found = search.fetch(partial(rows.fetch_plain, conn), experiments=stored, texts=texts)
             ids, token = search.paginate(found)
             return Page(rows.load_experiments(conn, ids, light=True), token)
 
