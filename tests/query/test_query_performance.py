@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.dialects import sqlite
 
-from mled.query.compiler import compile_search
+from mled.query.compiler import CompiledSearch, compile_search
 from mled.query.parser import parse_query
 from mled.store.sql.tables import metadata
 
@@ -120,6 +120,21 @@ def _plan(engine: Engine, stmt: Any) -> list[str]:
         ]
 
 
+def assert_seeks_in_index_order(plan: list[str]) -> None:
+    """A window's plan: it seeks the index and reads it in the index's own order, so only the
+    window's few rows are sorted, never a run of equal values."""
+    assert [s for s in plan if s.startswith("SCAN")] == ["SCAN walk"], plan
+    assert [s for s in plan if "TEMP B-TREE" in s] == ["USE TEMP B-TREE FOR ORDER BY"], plan
+
+
+def assert_walk_is_the_plan(big: Engine, search: CompiledSearch) -> None:
+    """The walked page has the rows of the planner's statement, in its order."""
+    with big.connect() as conn:
+        walked = search.fetch(lambda stmt: conn.execute(stmt).all())
+        planned = conn.execute(search.statement).all()
+    assert [tuple(r) for r in walked] == [tuple(r) for r in planned]
+
+
 def test_q1_walks_the_sort_index_in_windows_that_seek_it(big: Engine) -> None:
     search = compile_search(parse_query(Q1), project_ids=[1, 2], limit=100, now=0.0)
     assert search.walk is not None
@@ -127,13 +142,8 @@ def test_q1_walks_the_sort_index_in_windows_that_seek_it(big: Engine) -> None:
     for cursor in (None, (0.75, None, False), (0.75, ((0.75,), 1234), False)):
         plan = _plan(big, search.walk.window(lane, cursor, 202))
         assert any("USING COVERING INDEX ix_metrics_key_last_experiment_id" in s for s in plan)
-        assert [s for s in plan if s.startswith("SCAN")] == ["SCAN walk"], plan
-        # In the index's own order: only the window's few rows are sorted, not runs of ties.
-        assert [s for s in plan if "TEMP B-TREE" in s] == ["USE TEMP B-TREE FOR ORDER BY"], plan
-    with big.connect() as conn:
-        walked = search.fetch(lambda stmt: conn.execute(stmt).all())
-        planned = conn.execute(search.statement).all()
-    assert [tuple(r) for r in walked] == [tuple(r) for r in planned]
+        assert_seeks_in_index_order(plan)
+    assert_walk_is_the_plan(big, search)
 
 
 NUM_INDEX = "ix_params_key_value_num_experiment_id"
@@ -156,13 +166,8 @@ def test_a_param_sort_walks_its_number_then_its_text_index(big: Engine, text: st
     ]:
         plan = _plan(big, search.walk.window(lane, cursor, 202))
         assert any(f"INDEX {index} (key=?" in s for s in plan), plan
-        assert [s for s in plan if s.startswith("SCAN")] == ["SCAN walk"], plan
-        # In the index's own order: only the window's few rows are sorted, not runs of ties.
-        assert [s for s in plan if "TEMP B-TREE" in s] == ["USE TEMP B-TREE FOR ORDER BY"], plan
-    with big.connect() as conn:
-        walked = search.fetch(lambda stmt: conn.execute(stmt).all())
-        planned = conn.execute(search.statement).all()
-    assert [tuple(r) for r in walked] == [tuple(r) for r in planned]
+        assert_seeks_in_index_order(plan)
+    assert_walk_is_the_plan(big, search)
 
 
 @pytest.mark.parametrize(
@@ -216,13 +221,8 @@ def test_a_tag_sort_walks_the_tag_index(big: Engine, text: str) -> None:
     ):
         plan = _plan(big, search.walk.window(lane, cursor, 202))
         assert any(f"COVERING INDEX {TAG_INDEX} (key=?" in s for s in plan), plan
-        assert [s for s in plan if s.startswith("SCAN")] == ["SCAN walk"], plan
-        # In the index's own order: only the window's few rows are sorted, not runs of ties.
-        assert [s for s in plan if "TEMP B-TREE" in s] == ["USE TEMP B-TREE FOR ORDER BY"], plan
-    with big.connect() as conn:
-        walked = search.fetch(lambda stmt: conn.execute(stmt).all())
-        planned = conn.execute(search.statement).all()
-    assert [tuple(r) for r in walked] == [tuple(r) for r in planned]
+        assert_seeks_in_index_order(plan)
+    assert_walk_is_the_plan(big, search)
 
 
 @pytest.mark.parametrize(
