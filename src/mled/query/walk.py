@@ -15,9 +15,11 @@ metric's last values are one lane; a param's numbers (``value_num``, then its te
 come before its other texts (``value_prefix``), as in the ordinary statement; a tag's values
 are one lane (``value_prefix``). When the estimated rows still to read exceed ``budget`` (a
 very selective filter, where the planner's own plan is the better one), when the lanes have
-no further rows (the rest sort last: no such key, or a NaN metric), or when a text lane meets
-a value its 200-character prefix does not hold whole (whose order only the full text
-decides), the ordinary statement finishes the page from the last row walked. Either way the
+no further rows (the rest sort last: no such key, or a NaN metric), when equal numbers fill
+a whole window (their order among themselves is their text, which the index does not hold),
+or when a text lane meets a value its 200-character prefix does not hold whole (whose order
+only the full text decides), the ordinary statement finishes the page from the last row
+walked. Either way the
 rows are exactly those of the ordinary statement, in the same order.
 
 Example:
@@ -83,8 +85,9 @@ def walks_texts(dialect: str) -> bool:
     """Whether a search on a database of ``dialect`` should walk text indexes.
 
     A text lane sorts by code point. SQLite's indexes are in that order; PostgreSQL's are in
-    the database's collation, so there each window would sort all of the key's rows (at
-    30,000 experiments, ``params.p3 = 'a' order by tags.t1``: 39 ms planned, 55 ms walked).
+    the database's collation, so there each window would sort all of the key's rows (with an
+    earlier form of the walk, at 30,000 experiments, ``params.p3 = 'a' order by tags.t1``:
+    39 ms planned, 55 ms walked).
 
     Example:
         >>> walks_texts("sqlite"), walks_texts("postgresql")
@@ -125,7 +128,9 @@ class Lane:
 
     A window reads the index in its own order (value, then key in the same direction), which
     needs no sort; :meth:`in_order` puts each run of equal values in the search's order (text,
-    then key newest first), and the walk only uses runs that end inside a window.
+    then key newest first), and the walk only uses runs that end inside a window. A run of
+    equal texts or metric values that fills a window is read on its own, by key, newest
+    first: the order the index holds it in.
 
     Example:
         >>> Lane("number", "lr", descending=False).holds(((0.1, "0.1"), 7))
@@ -164,14 +169,17 @@ class Lane:
             return sorted(run, key=lambda r: (r[2], r[0]), reverse=True)
         return sorted(run, key=lambda r: (r[2], -r[0]))
 
+    def step(self, col: ColumnElement[Any]) -> ColumnElement[Any]:
+        """``col`` in the lane's direction, for ``ORDER BY``."""
+        return col.desc() if self.descending else col.asc()
+
     def rows(self, cursor: Cursor | None, size: int) -> FromClause:
         """The next ``size`` rows of the lane after ``cursor``, in the index's order: ``eid``,
         the sort values (``v0``, and ``v1`` for a param), ``g`` (the indexed value) and
         ``cut``."""
         src = self._source()
         where = list(src.where)
-        step = (lambda c: c.desc()) if self.descending else (lambda c: c.asc())
-        order = [step(src.group), step(src.eid)]
+        order = [self.step(src.group), self.step(src.eid)]
         if cursor is not None and cursor[2]:
             # One value's rows by key, newest first: the search's order among equal values.
             assert self.kind != "number", "equal numbers sort by their text"
@@ -275,10 +283,9 @@ class IndexWalk:
         source = inner.join(experiments, E.id == inner.c.eid)
         for target, onclause in self.tests:
             source = source.outerjoin(target, onclause)
-        values = [inner.c.v0] if lane.kind in ("metric", "tag") else [inner.c.v0, inner.c.v1]
-        group = inner.c.g if lane.kind in ("metric", "number") else BinaryCollate(inner.c.g)
-        step = (lambda c: c.desc()) if lane.descending else (lambda c: c.asc())
-        order = [step(group), step(inner.c.eid)]
+        values = [c for c in inner.c if c.key in ("v0", "v1")]
+        group = BinaryCollate(inner.c.g) if lane.kind in TEXT_LANES else inner.c.g
+        order = [lane.step(group), lane.step(inner.c.eid)]
         if cursor is not None and cursor[2]:
             order = [inner.c.eid.desc()]
         return (
