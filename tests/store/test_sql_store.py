@@ -164,6 +164,31 @@ def test_sqlite_write_waits_for_another_process_lock(sqlite_uri: str) -> None:
         reopened.close()
 
 
+def test_opening_a_new_store_waits_for_a_writer_before_switching_to_wal(tmp_path: Path) -> None:
+    """SQLite refuses the switch to WAL at once while another connection writes; open waits."""
+    path = tmp_path / "new.db"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        other.execute("CREATE TABLE t (x)")  # a fresh file, still in rollback-journal mode
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO t VALUES (1)")
+        release = threading.Timer(0.3, other.execute, args=("COMMIT",))
+        release.start()
+        began = time.monotonic()
+        engine = engine_module.create_store_engine(f"sqlite:///{path}")
+        try:
+            with engine.connect() as conn:
+                mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+        finally:
+            engine.dispose()
+        waited = time.monotonic() - began
+        release.join()
+    finally:
+        other.close()
+    assert mode == "wal"
+    assert waited >= 0.2
+
+
 # --- retries -------------------------------------------------------------------------------
 
 

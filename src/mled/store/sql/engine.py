@@ -1,7 +1,8 @@
 """Engine creation per dialect, and transactions with the right locking and retries.
 
 SQLite: WAL, ``synchronous=FULL`` (a committed transaction survives power loss, not only a
-crash), foreign keys on, a 64 MiB page cache, a long busy timeout, and ``BEGIN IMMEDIATE``
+crash), foreign keys on, a 64 MiB page cache, a long busy timeout (also waited out when a new
+store switches to WAL), and ``BEGIN IMMEDIATE``
 for write transactions so that concurrent writers queue for the lock instead of failing with
 "database is locked" when a read transaction tries to upgrade. PostgreSQL goes through psycopg 3.
 """
@@ -9,6 +10,7 @@ for write transactions so that concurrent writers queue for the lock instead of 
 from __future__ import annotations
 
 import random
+import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -66,7 +68,7 @@ def _sqlite_engine(path: str) -> Engine:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        cur.execute("PRAGMA journal_mode = WAL")
+        _enable_wal(cur)
         cur.execute("PRAGMA synchronous = FULL")
         cur.execute("PRAGMA foreign_keys = ON")
         cur.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
@@ -78,6 +80,25 @@ def _sqlite_engine(path: str) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
+
+
+def _enable_wal(cur: Any) -> None:
+    """Switch the database to WAL, waiting out other connections doing the same.
+
+    Every connection of a new store asks for WAL as it opens. Switching needs an exclusive
+    lock, and SQLite answers "database is locked" at once, without its busy handler, when
+    several connections holding a shared lock all ask: waiting could deadlock them. So the
+    switch is retried here, for as long as the busy timeout would have waited.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+        time.sleep(0.005 + 0.02 * random.random())
 
 
 def _is_retryable(err: DBAPIError) -> bool:
