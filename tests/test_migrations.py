@@ -20,6 +20,8 @@ from sqlalchemy import Engine, create_engine, inspect, text
 from mled.entities import NewExperiment
 from mled.errors import SchemaOutdated
 from mled.migrations import HEAD_REVISION
+from mled.query.compiler import compile_search
+from mled.query.parser import parse_query
 from mled.service import Services
 from mled.store.sql.engine import create_store_engine, sql_url
 from mled.store.sql.schema import MIGRATIONS_DIR, current_revision, upgrade
@@ -267,3 +269,76 @@ def _index_definitions(engine: Engine) -> dict[str, str]:
     with engine.connect() as conn:
         rows = conn.execute(text(sql)).all()
     return {name: definition for name, definition in rows if "value" in name}
+
+
+CODE_POINT_COLUMNS = [
+    ("params", "value_text"),
+    ("params", "value_prefix"),
+    ("tags", "value"),
+    ("tags", "value_prefix"),
+]
+
+
+def _collations(engine: Engine) -> list[str | None]:
+    """The declared collation of each of CODE_POINT_COLUMNS (None: the database's default)."""
+    if engine.dialect.name == "sqlite":
+        return [
+            next(c.get("collation") for c in inspect(engine).get_columns(t) if c["name"] == name)
+            for t, name in CODE_POINT_COLUMNS
+        ]
+    sql = (
+        "SELECT collation_name FROM information_schema.columns WHERE table_schema = "
+        "current_schema() AND table_name = :table AND column_name = :column"
+    )
+    with engine.connect() as conn:
+        return [
+            conn.execute(text(sql), {"table": t, "column": c}).scalar()
+            for t, c in CODE_POINT_COLUMNS
+        ]
+
+
+def _sorts_the_tag_window(engine: Engine) -> bool:
+    """Whether the database sorts the rows of the walk's first window over ``tags.team``
+    (rather than reading the tag index in order)."""
+    search = compile_search(parse_query("order by tags.team"), limit=10, now=0.0)
+    assert search.walk is not None
+    window = search.walk.window(search.walk.lanes[0], None, 50)
+    with engine.connect() as conn:
+        sql = str(window.compile(conn, compile_kwargs={"literal_binds": True}))
+        if engine.dialect.name == "sqlite":
+            plan = [str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")]
+            # One sort of the window's own few rows, after the join; another is the key's rows.
+            return sum("TEMP B-TREE" in line for line in plan) > 1
+        # Without statistics the planner may prefer a scan and a sort at any collation.
+        conn.execute(text("SET LOCAL enable_seqscan = off"))
+        conn.execute(text("SET LOCAL enable_sort = off"))
+        plan = [str(row[0]) for row in conn.exec_driver_sql(f"EXPLAIN {sql}")]
+        return any("Sort" in line for line in plan)
+
+
+def test_param_and_tag_texts_are_in_code_point_order_in_their_indexes(
+    empty_uri: str, engine: Engine
+) -> None:
+    """0003 declares the text values ``COLLATE "C"`` on PostgreSQL, where the database's
+    collation had kept the walk of a tag sort from reading the tag index in order."""
+    store = SqlStore.open(empty_uri)
+    services = Services.for_user(store, "alice")
+    for i, team in enumerate(["vision", "nlp", "Audio", "émoji"]):
+        services.experiments.create(NewExperiment(project="p", name=f"r{i}", tags={"team": team}))
+    store.close()
+    postgres = engine.dialect.name == "postgresql"
+    assert _collations(engine) == ["C" if postgres else None] * 4
+    assert not _sorts_the_tag_window(engine)
+
+    _migrate(engine, "downgrade", "0002")
+    assert _collations(engine) == [None] * 4
+    assert _sorts_the_tag_window(engine) == postgres
+    upgrade(engine)
+    assert _collations(engine) == ["C" if postgres else None] * 4
+    assert not _sorts_the_tag_window(engine)
+    reopened = SqlStore.open(empty_uri)
+    try:
+        found = Services.for_user(reopened, "alice").search.search("order by tags.team")
+        assert [e.tags["team"] for e in found.items] == ["Audio", "nlp", "vision", "émoji"]
+    finally:
+        reopened.close()

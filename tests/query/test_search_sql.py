@@ -29,7 +29,6 @@ from mled.query.evaluate import evaluate
 from mled.query.parser import parse_query
 from mled.query.patterns import like_matches
 from mled.query.render import to_text
-from mled.query.walk import walks_texts
 from mled.store.sql.tables import experiments, metadata, metrics, params, tags
 
 ZOO_NOW = BASE + 3 * 86400
@@ -63,7 +62,6 @@ WALKS: list[dict[str, Any]] = [
     {},  # the defaults: small results are read in one window
     {"first_window": 1, "budget": 4},  # gives up on the index almost at once
     {"first_window": 2, "budget": 1_000},  # many small windows, then the index runs out
-    {"first_window": 2, "budget": 1_000, "texts": False},  # text lanes left to the plan
 ]
 """Settings of the index walk (see mled.query.walk), to take each of its branches."""
 
@@ -513,31 +511,24 @@ def test_experiments_without_the_metric_come_after_the_walked_ones(
 
 
 @pytest.mark.parametrize(
-    ("text", "texts", "kinds"),
+    ("text", "kinds"),
     [
-        ("order by tags.team", True, ["walk", "plan"]),  # the tags, then those without one
-        ("order by tags.team", False, ["plan"]),
-        ("order by params.opt desc", True, ["walk", "walk", "plan"]),  # numbers, texts, missing
-        ("order by params.opt desc", False, ["walk", "plan"]),  # the numbers, then the plan
+        ("order by tags.team", ["walk", "plan"]),  # the tags, then those without one
+        ("order by params.opt desc", ["walk", "walk", "plan"]),  # numbers, texts, missing
     ],
 )
-def test_text_lanes_can_be_left_to_the_plan(
-    engine: Engine, datasets: tuple[Loaded, Loaded], text: str, texts: bool, kinds: list[str]
+def test_text_lanes_are_walked_on_every_database(
+    engine: Engine, datasets: tuple[Loaded, Loaded], text: str, kinds: list[str]
 ) -> None:
-    """``texts=False`` (PostgreSQL, whose text indexes are not in code-point order) hands the
-    page to the plan where a text lane would start."""
+    """Text indexes are in code-point order on both databases (``COLLATE "C"`` on
+    PostgreSQL), so the walk reads them as it reads the number indexes."""
     data = datasets[1]
     query = parse_query(text)
     expected = oracle(data, query, NOW)
     with engine.connect() as conn:
-        ids, ran = _counted_fetch(conn, query, data.project_ids, len(expected), texts=texts)
+        ids, ran = _counted_fetch(conn, query, data.project_ids, len(expected))
     assert ids == expected
     assert ran == kinds
-
-
-def test_only_sqlite_walks_text_indexes() -> None:
-    assert walks_texts("sqlite")
-    assert not walks_texts("postgresql")
 
 
 @pytest.mark.parametrize(

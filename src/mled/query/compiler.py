@@ -246,7 +246,6 @@ class CompiledSearch:
         experiments: int | None = None,
         first_window: int = FIRST_WINDOW,
         budget: int = BUDGET,
-        texts: bool = True,
     ) -> list[Any]:
         """The rows of this page (and one more, if there is a next page), for :meth:`paginate`.
 
@@ -254,8 +253,6 @@ class CompiledSearch:
         or tag alone walks its indexes (see :mod:`mled.query.walk`, which ``first_window``
         and ``budget`` tune) if the store is large enough for that to pay (``experiments``:
         about how many it holds, None if unknown); any other runs :attr:`statement`.
-        ``texts`` says whether to walk the text indexes too (see
-        :func:`mled.query.walk.walks_texts`).
 
         Example:
             >>> from mled.query.parser import parse_query
@@ -266,9 +263,7 @@ class CompiledSearch:
         if self.walk is None or self.page_size == 0 or not self.walk.worth_it(experiments):
             return list(run(self.statement))
         want = self.page_size + 1
-        return fetch_walked(
-            self.walk, run, want=want, first_window=first_window, budget=budget, texts=texts
-        )
+        return fetch_walked(self.walk, run, want=want, first_window=first_window, budget=budget)
 
     def next_page_token(self, row: Sequence[Any]) -> str:
         """Token of the page that starts after ``row`` (the last row of the current page).

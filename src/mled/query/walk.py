@@ -81,21 +81,6 @@ TEXT_LANES = ("text", "tag")
 """Lanes read in the order of an index on text (``value_prefix``)."""
 
 
-def walks_texts(dialect: str) -> bool:
-    """Whether a search on a database of ``dialect`` should walk text indexes.
-
-    A text lane sorts by code point. SQLite's indexes are in that order; PostgreSQL's are in
-    the database's collation, so there each window would sort all of the key's rows (with an
-    earlier form of the walk, at 30,000 experiments, ``params.p3 = 'a' order by tags.t1``:
-    39 ms planned, 55 ms walked).
-
-    Example:
-        >>> walks_texts("sqlite"), walks_texts("postgresql")
-        (True, False)
-    """
-    return dialect == "sqlite"
-
-
 Cursor = tuple[SortValue, Position | None, bool]
 """Where a lane's next window starts: after every row whose indexed value comes before this
 value, and, given a position, after the rows of this value up to that position. True: the
@@ -302,14 +287,11 @@ def fetch_walked(
     want: int,
     first_window: int = FIRST_WINDOW,
     budget: int = BUDGET,
-    texts: bool = True,
 ) -> list[tuple[Any, ...]]:
     """The first ``want`` rows ``(experiment key, *sort values)`` of ``walk``'s search.
 
     ``run`` executes a statement and returns its rows. ``first_window`` and ``budget`` are
     the sizes described in the module docstring (tests make them tiny to walk every branch).
-    ``texts=False`` hands the page to the plan where a text lane would start
-    (see :func:`walks_texts`).
     """
     found: list[tuple[Any, ...]] = []
     after = walk.start
@@ -322,8 +304,6 @@ def fetch_walked(
     scanned = hits = 0
     while lanes:
         lane = lanes[0]
-        if lane.kind in TEXT_LANES and not texts:
-            break
         rows = run(walk.window(lane, cursor, size))
         scanned += len(rows)
         full = len(rows) == size

@@ -35,7 +35,6 @@ from mled.entities import Experiment, Page
 from mled.errors import InvalidInput, MledError, ProjectNotFound
 from mled.query.ast import Query
 from mled.query.compiler import compile_search
-from mled.query.walk import walks_texts
 from mled.service.authorization import authorize
 from mled.service.context import ServiceContext
 from mled.store.sql import experiments as rows
@@ -146,8 +145,7 @@ class SearchService:
                 now=self._ctx.clock(),
             )
             stored = size_estimate(conn) if search.walk is not None else None
-            texts = walks_texts(conn.dialect.name)
-            found = search.fetch(partial(rows.fetch_plain, conn), experiments=stored, texts=texts)
+            found = search.fetch(partial(rows.fetch_plain, conn), experiments=stored)
             ids, token = search.paginate(found)
             return Page(rows.load_experiments(conn, ids, light=True), token)
 

@@ -24,6 +24,7 @@ from mled.store.sql.tables.meta import (
     NUMBER_ROWS,
     PREFIX_LENGTH,
     TEXT_ROWS,
+    code_point_text,
     metadata,
     partial,
 )
@@ -96,12 +97,12 @@ params = Table(
     Column("experiment_id", Integer, ForeignKey("experiments.id"), primary_key=True),
     Column("key", String(KEY_LENGTH), primary_key=True),
     Column("value_type", String(8), nullable=False),
-    Column("value_text", Text, nullable=False),
+    Column("value_text", code_point_text(), nullable=False),
     Column("value_num", Double, nullable=True),
     # The first PREFIX_LENGTH characters of value_text: values may be 64 KiB long, more than a
     # PostgreSQL btree row holds, so equality lookups go through this indexed prefix and then
     # compare the full text.
-    Column("value_prefix", String(PREFIX_LENGTH), nullable=False),
+    Column("value_prefix", code_point_text(PREFIX_LENGTH), nullable=False),
     # Each row is in one of the two value indexes, never both: a number is found by value_num,
     # other text by its prefix (a number's text is found through value_num too, see
     # mled.query.conditions.param_text_test). One index entry per row instead of two: a new
@@ -120,8 +121,8 @@ tags = Table(
     metadata,
     Column("experiment_id", Integer, ForeignKey("experiments.id"), primary_key=True),
     Column("key", String(KEY_LENGTH), primary_key=True),
-    Column("value", Text, nullable=False),
-    Column("value_prefix", String(PREFIX_LENGTH), nullable=False),
+    Column("value", code_point_text(), nullable=False),
+    Column("value_prefix", code_point_text(PREFIX_LENGTH), nullable=False),
     Index(None, "key", "value_prefix", "experiment_id"),
     sqlite_with_rowid=False,
 )
