@@ -466,7 +466,7 @@ def _counted_fetch(
 
     def run(stmt: Any) -> list[Any]:
         sql = str(stmt)
-        kinds.append("walk" if any(f"walk_{t}" in sql for t in "mpt") else "plan")
+        kinds.append("walk" if any(f"walk_{t}" in sql for t in "empt") else "plan")
         return list(conn.execute(stmt).all())
 
     ids, _ = search.paginate(search.fetch(run, **walk))
@@ -495,6 +495,26 @@ def test_a_selective_filter_hands_the_page_to_the_planner(
     assert ids == []
     assert kinds[-1] == "plan"
     assert 1 <= kinds.count("walk") <= 3
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "kinds"),
+    [
+        ("metrics.acc > 0.5", 5, ["walk"]),  # the newest experiments hold the page
+        ("metrics.acc > 0.5", 1_000, ["plan"]),  # too large a page to walk (NEWEST_PAGE_MAX)
+        ("metrics.acc > 0.5 order by created desc", 5, ["plan"]),  # a sort key: not walked
+        ("", 5, ["plan"]),  # no filter: the plan already reads the newest first
+    ],
+)
+def test_a_filter_with_no_sort_key_walks_the_experiments_newest_first(
+    engine: Engine, datasets: tuple[Loaded, Loaded], text: str, limit: int, kinds: list[str]
+) -> None:
+    data = datasets[1]
+    query = parse_query(text)
+    with engine.connect() as conn:
+        ids, ran = _counted_fetch(conn, query, data.project_ids, limit)
+    assert ids == oracle(data, query, NOW)[:limit]
+    assert ran == kinds
 
 
 def test_experiments_without_the_metric_come_after_the_walked_ones(

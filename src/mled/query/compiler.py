@@ -257,12 +257,12 @@ class CompiledSearch:
         Example:
             >>> from mled.query.parser import parse_query
             >>> search = compile_search(parse_query("status = 'failed'"), limit=2, now=0.0)
-            >>> search.fetch(lambda stmt: [(9,), (8,)])
+            >>> search.fetch(lambda stmt: [(9,), (8,)], experiments=1_000)  # a small store
             [(9,), (8,)]
         """
-        if self.walk is None or self.page_size == 0 or not self.walk.worth_it(experiments):
-            return list(run(self.statement))
         want = self.page_size + 1
+        if self.walk is None or self.page_size == 0 or not self.walk.worth_it(experiments, want):
+            return list(run(self.statement))
         return fetch_walked(self.walk, run, want=want, first_window=first_window, budget=budget)
 
     def next_page_token(self, row: Sequence[Any]) -> str:
@@ -402,7 +402,11 @@ def _compile(
 
 def _lanes(query: Query) -> tuple[Lane, ...]:
     """The indexes a page may walk (see :mod:`mled.query.walk`): those of the one sort key, if
-    it is a metric's last value, a param or a tag (more keys would break its ties)."""
+    it is a metric's last value, a param or a tag (more keys would break its ties); with no
+    sort key and a filter, the experiments themselves, newest first (unfiltered, that is
+    already the plan)."""
+    if not query.order_by and query.where is not None:
+        return (Lane("newest", "", descending=True),)
     if len(query.order_by) != 1:
         return ()
     item = query.order_by[0]
