@@ -137,6 +137,11 @@ class Lane:
     key: str
     descending: bool
 
+    @property
+    def unique(self) -> bool:
+        """Whether each value is one row's (the key): a run never goes on past its window."""
+        return self.kind == "newest"
+
     def holds(self, position: Position) -> bool:
         """Whether a page token's ``position`` lies in this lane (the walk may start there)."""
         values = position[0]
@@ -330,8 +335,7 @@ def fetch_walked(
         full = len(rows) == size
         within = cursor is not None and cursor[2]
         runs = [list(r) for _, r in groupby(rows, key=lane.group_of)]
-        alone = lane.kind == "newest"  # each key is a run of its own, ended in its window
-        if full and len(runs) == 1 and not within and not alone:
+        if full and len(runs) == 1 and not within and not lane.unique:
             # One value fills the window: read its rows by key. Equal numbers sort by their
             # text first, which their index does not hold: the plan sorts them. (Growing the
             # window to hold the run measured slower than the plan for two values of 50,000
@@ -342,7 +346,7 @@ def fetch_walked(
             inside = after is not None and lane.holds(after) and lane.cursor(after)[0] == value
             cursor = (value, after if inside else None, True)
             continue
-        if full and not within and not alone:
+        if full and not within and not lane.unique:
             runs.pop()  # it may go on past the window: the next window reads it again
         for same in runs:
             if same[0][-2]:

@@ -2,9 +2,9 @@
 
 SQLite: WAL, ``synchronous=FULL`` (a committed transaction survives power loss, not only a
 crash), foreign keys on, a 64 MiB page cache, a long busy timeout (also waited out when a new
-store switches to WAL), and ``BEGIN IMMEDIATE``
-for write transactions so that concurrent writers queue for the lock instead of failing with
-"database is locked" when a read transaction tries to upgrade. PostgreSQL goes through psycopg 3.
+store switches to WAL), and ``BEGIN IMMEDIATE`` for write transactions so that concurrent
+writers queue for the lock instead of failing with "database is locked" when a read
+transaction tries to upgrade. PostgreSQL goes through psycopg 3.
 """
 
 from __future__ import annotations
