@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -28,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 
 from mled.errors import InvalidInput
 from mled.ids import new_id
+from mled.store.sql.driver import pipelined
 from mled.store.sql.keys import insert_rows
 from mled.store.sql.store import SqlStore
 
@@ -78,20 +80,27 @@ def test_a_column_of_only_nulls_is_stored(store: SqlStore, scratch: Table) -> No
     assert _stored(store, scratch) == rows
 
 
-def test_a_duplicate_key_is_sqlalchemys_integrity_error(store: SqlStore, scratch: Table) -> None:
+@pytest.mark.parametrize("pipeline", [False, True], ids=["waited", "pipelined"])
+def test_a_duplicate_key_is_sqlalchemys_integrity_error(
+    store: SqlStore, scratch: Table, pipeline: bool
+) -> None:
     rows = [(1, 1, 1.0, "a", "a", b"a"), (1, 2, 2.0, "b", "b", b"b")]
     with pytest.raises(IntegrityError):
-        store.write(lambda conn: insert_rows(conn, scratch, COLUMNS, rows))
+        store.write(lambda conn: _insert(conn, scratch, rows, pipeline))
     assert _stored(store, scratch) == []
 
 
-def test_a_too_long_string_is_never_cut(store: SqlStore, scratch: Table) -> None:
+@pytest.mark.parametrize("count", [1, 2])
+@pytest.mark.parametrize("pipeline", [False, True], ids=["waited", "pipelined"])
+def test_a_too_long_string_is_never_cut(
+    store: SqlStore, scratch: Table, pipeline: bool, count: int
+) -> None:
     """PostgreSQL refuses it (the store's InvalidInput); SQLite, which ignores declared
-    lengths, keeps it whole."""
-    rows = [(1, 1, 1.0, "ok", "", b""), (2, 1, 1.0, "nine char", "", b"")]
+    lengths, keeps it whole. One row and several take different statements on PostgreSQL."""
+    rows = [(1, 1, 1.0, "ok", "", b""), (2, 1, 1.0, "nine char", "", b"")][-count:]
 
     def write() -> None:
-        store.write(lambda conn: insert_rows(conn, scratch, COLUMNS, rows))
+        store.write(lambda conn: _insert(conn, scratch, rows, pipeline))
 
     if store.engine.dialect.name == "postgresql":
         with pytest.raises(InvalidInput, match="too long"):
@@ -99,7 +108,15 @@ def test_a_too_long_string_is_never_cut(store: SqlStore, scratch: Table) -> None
         assert _stored(store, scratch) == []
     else:
         write()
-        assert [r[3] for r in _stored(store, scratch)] == ["ok", "nine char"]
+        assert [r[3] for r in _stored(store, scratch)] == [r[3] for r in rows]
+
+
+def _insert(conn: Connection, table: Table, rows: list[tuple[Any, ...]], pipeline: bool) -> None:
+    if not pipeline:
+        insert_rows(conn, table, COLUMNS, rows)
+        return
+    with pipelined(conn):
+        insert_rows(conn, table, COLUMNS, rows)
 
 
 # No NUL or lone surrogates: neither database's text type can hold them (the service refuses

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from mled.store.sql.driver import execute_many, fetch_rows
+from mled.store.sql.driver import execute, execute_many, fetch_rows, pipelined
 from mled.store.sql.engine import _is_retryable
 from mled.store.sql.keys import placeholder
 from mled.store.sql.store import SqlStore
@@ -102,3 +102,35 @@ def test_a_locked_sqlite_database_is_a_retryable_operational_error(tmp_path: Pat
         holder.execute("ROLLBACK")
         holder.close()
         store.close()
+
+
+def test_pipelined_statements_are_part_of_the_transaction(store: SqlStore) -> None:
+    def run(conn: Connection) -> list[str]:
+        with pipelined(conn):
+            _execute_inserts(conn, ["bob", "alice"])
+        _execute_inserts(conn, ["carol"])  # and after the pipeline, as before it
+        return _usernames(conn)
+
+    assert store.write(run) == ["alice", "bob", "carol"]
+    assert store.read(_usernames) == ["alice", "bob", "carol"]
+
+
+def test_an_error_in_a_pipeline_is_sqlalchemys_and_keeps_nothing(store: SqlStore) -> None:
+    """On PostgreSQL the failing insert's error arrives only as the block ends; either way
+    it is the IntegrityError callers catch, and the transaction keeps none of its writes."""
+    store.write(lambda conn: _execute_inserts(conn, ["alice"]))
+
+    def run(conn: Connection) -> None:
+        with pipelined(conn):
+            _execute_inserts(conn, ["bob", "alice", "carol"])
+
+    with pytest.raises(IntegrityError) as info:
+        store.write(run)
+    assert info.value.orig is not None
+    assert store.read(_usernames) == ["alice"]
+
+
+def _execute_inserts(conn: Connection, names: list[str]) -> None:
+    sql = f"INSERT INTO users (username, is_admin, disabled, created_at) VALUES ({_marks(conn, 4)})"
+    for name in names:
+        execute(conn, sql, (name, False, False, 1.0))

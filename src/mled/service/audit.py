@@ -23,6 +23,7 @@ from mled.service.authorization import authorize_anywhere
 from mled.store.sql import audit as audit_rows
 from mled.store.sql import metrics as metric_rows
 from mled.store.sql.codec import chunk_digest
+from mled.store.sql.driver import pipelined
 
 if TYPE_CHECKING:
     from mled.service.context import ServiceContext
@@ -227,8 +228,9 @@ class AuditWriter:
     def close(self) -> None:
         """Write the buffered events and move the head; part of the caller's transaction."""
         if self._rows:
-            audit_rows.insert_events(self.conn, self._rows)
-            audit_rows.set_head(self.conn, self.seq, self.hash)
+            with pipelined(self.conn):
+                audit_rows.insert_events(self.conn, self._rows)
+                audit_rows.set_head(self.conn, self.seq, self.hash)
             self._rows = []
 
 

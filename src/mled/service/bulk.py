@@ -34,6 +34,7 @@ from mled.service.audit import AuditWriter
 from mled.service.authorization import authorize
 from mled.service.metric_batches import _summarize, encode_batch
 from mled.store.sql.codec import EncodedChunk
+from mled.store.sql.driver import pipelined
 from mled.store.sql.keys import (
     insert_rows,
     refresh_statistics,
@@ -186,12 +187,6 @@ class Importer:
             [(experiments, len(batch)), (metrics, sum(len(p.chunks) for p in batch))],
         )
         values = [v for v, _ in rows]
-        insert_rows(
-            conn,
-            experiments,
-            ["id", *values[0]],
-            [(pk, *v.values()) for pk, v in zip(pks, values, strict=True)],
-        )
         param_rows: list[tuple[Any, ...]] = []
         tag_rows: list[tuple[Any, ...]] = []
         summary_rows: list[tuple[Any, ...]] = []
@@ -227,11 +222,18 @@ class Importer:
                     )
                 )
             summaries.append((pk, _summary(p, metric_values)))
-        insert_rows(conn, params, PARAM_COLUMNS, param_rows)
-        insert_rows(conn, tags, TAG_COLUMNS, tag_rows)
-        insert_rows(conn, metrics, METRIC_COLUMNS, summary_rows)
-        insert_rows(conn, metric_chunks, CHUNK_COLUMNS, chunk_rows)
-        insert_summaries(conn, summaries)
+        with pipelined(conn):
+            insert_rows(
+                conn,
+                experiments,
+                ["id", *values[0]],
+                [(pk, *v.values()) for pk, v in zip(pks, values, strict=True)],
+            )
+            insert_rows(conn, params, PARAM_COLUMNS, param_rows)
+            insert_rows(conn, tags, TAG_COLUMNS, tag_rows)
+            insert_rows(conn, metrics, METRIC_COLUMNS, summary_rows)
+            insert_rows(conn, metric_chunks, CHUNK_COLUMNS, chunk_rows)
+            insert_summaries(conn, summaries)
         owner = self._ctx.actor.username
         return [
             Written(pk, v, (projects[p.spec.project].entity.name, owner, *links), summary)

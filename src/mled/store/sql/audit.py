@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from mled.store.sql.driver import fetch_rows
+from mled.store.sql.driver import execute, fetch_rows
 from mled.store.sql.keys import insert_rows, placeholder
 from mled.store.sql.tables import audit_events, audit_head
 
@@ -86,7 +86,7 @@ def set_head(conn: Connection, seq: int, hash_: str) -> None:
     """
     mark = placeholder(conn.dialect)
     sql = f"UPDATE audit_head SET seq = {mark}, hash = {mark} WHERE id = {mark}"
-    fetch_rows(conn, sql, (seq, hash_, HEAD_ID))
+    execute(conn, sql, (seq, hash_, HEAD_ID))
 
 
 def iter_events(conn: Connection, *, after_seq: int = 0, limit: int | None = None) -> Iterator[Any]:

@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeEngine
 
-from mled.store.sql.driver import execute_many, fetch_rows
+from mled.store.sql.driver import execute, execute_many, fetch_rows
 from mled.store.sql.engine import run_transaction
 from mled.store.sql.tables import experiments
 
@@ -108,7 +108,11 @@ def insert_rows(
     """
     if not rows:
         return
-    if conn.dialect.name == "postgresql" and len(rows) > 1:
+    if conn.dialect.name == "postgresql" and len(rows) == 1:
+        # psycopg's executemany runs even one row through a pipeline of its own.
+        execute(conn, _insert_sql(conn.dialect, table.name, tuple(columns)), rows[0])
+        return
+    if conn.dialect.name == "postgresql":
         # One statement with an array per column: psycopg's executemany sends and reads back
         # every row on its own, which costs several times what PostgreSQL spends inserting it.
         arrays = [
@@ -117,7 +121,7 @@ def insert_rows(
                 _array_converters(table, tuple(columns)), zip(*rows, strict=True), strict=True
             )
         ]
-        fetch_rows(conn, _unnest_sql(conn.dialect, table, tuple(columns)), arrays)
+        execute(conn, _unnest_sql(conn.dialect, table, tuple(columns)), arrays)
         return
     execute_many(conn, _insert_sql(conn.dialect, table.name, tuple(columns)), rows)
 
