@@ -246,13 +246,15 @@ class CompiledSearch:
         experiments: int | None = None,
         first_window: int = FIRST_WINDOW,
         budget: int = BUDGET,
+        walk_newest: bool = True,
     ) -> list[Any]:
         """The rows of this page (and one more, if there is a next page), for :meth:`paginate`.
 
         ``run`` executes a statement and returns its rows. A page sorted by one metric, param
         or tag alone walks its indexes (see :mod:`mled.query.walk`, which ``first_window``
         and ``budget`` tune) if the store is large enough for that to pay (``experiments``:
-        about how many it holds, None if unknown); any other runs :attr:`statement`.
+        about how many it holds, None if unknown); so does a filtered page with no sort key,
+        newest first, unless ``walk_newest`` is False; any other runs :attr:`statement`.
 
         Example:
             >>> from mled.query.parser import parse_query
@@ -261,7 +263,11 @@ class CompiledSearch:
             [(9,), (8,)]
         """
         want = self.page_size + 1
-        if self.walk is None or self.page_size == 0 or not self.walk.worth_it(experiments, want):
+        if (
+            self.walk is None
+            or self.page_size == 0
+            or not self.walk.worth_it(experiments, want, walk_newest=walk_newest)
+        ):
             return list(run(self.statement))
         return fetch_walked(self.walk, run, want=want, first_window=first_window, budget=budget)
 

@@ -40,7 +40,12 @@ from mled.service.context import ServiceContext
 from mled.store.sql import experiments as rows
 from mled.store.sql import projects as project_rows
 from mled.store.sql import users as user_rows
-from mled.store.sql.keys import refresh_statistics, size_estimate, statistics_stale
+from mled.store.sql.keys import (
+    planner_sorts_filtered_pages,
+    refresh_statistics,
+    size_estimate,
+    statistics_stale,
+)
 from mled.store.sql.store import SqlStore
 
 log = logging.getLogger("mled.service.search")
@@ -145,7 +150,11 @@ class SearchService:
                 now=self._ctx.clock(),
             )
             stored = size_estimate(conn) if search.walk is not None else None
-            found = search.fetch(partial(rows.fetch_plain, conn), experiments=stored)
+            found = search.fetch(
+                partial(rows.fetch_plain, conn),
+                experiments=stored,
+                walk_newest=planner_sorts_filtered_pages(conn),
+            )
             ids, token = search.paginate(found)
             return Page(rows.load_experiments(conn, ids, light=True), token)
 

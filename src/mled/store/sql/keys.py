@@ -207,6 +207,19 @@ def size_estimate(conn: Connection) -> int:
     return int(conn.execute(select(func.max(experiments.c.id))).scalar() or 0)
 
 
+def planner_sorts_filtered_pages(conn: Connection) -> bool:
+    """Whether the database's planner answers a filtered page with no sort key (newest first)
+    by finding and sorting every match, so that walking the experiments newest first pays
+    (:mod:`mled.query.walk`): SQLite's does; PostgreSQL's reads the experiments newest first
+    itself and stops at the page's end.
+
+    Example:
+        >>> planner_sorts_filtered_pages(conn)  # doctest: +SKIP
+        True
+    """
+    return conn.dialect.name == "sqlite"
+
+
 STATS_GROWTH = 10
 """Statistics are refreshed once the experiments outnumber the analyzed ones this many times."""
 STATS_MIN_EXPERIMENTS = 2_000
