@@ -20,10 +20,13 @@ def _marks(conn: Connection, n: int) -> str:
     return ", ".join(placeholder(conn.dialect) for _ in range(n))
 
 
-def _insert_users(conn: Connection, names: list[str]) -> None:
+def _users_insert(conn: Connection) -> str:
     columns = "username, is_admin, disabled, created_at"
-    sql = f"INSERT INTO users ({columns}) VALUES ({_marks(conn, 4)})"
-    execute_many(conn, sql, [(n, False, False, 1.0) for n in names])
+    return f"INSERT INTO users ({columns}) VALUES ({_marks(conn, 4)})"
+
+
+def _insert_users(conn: Connection, names: list[str]) -> None:
+    execute_many(conn, _users_insert(conn), [(n, False, False, 1.0) for n in names])
 
 
 def _usernames(conn: Connection) -> list[str]:
@@ -131,6 +134,5 @@ def test_an_error_in_a_pipeline_is_sqlalchemys_and_keeps_nothing(store: SqlStore
 
 
 def _execute_inserts(conn: Connection, names: list[str]) -> None:
-    sql = f"INSERT INTO users (username, is_admin, disabled, created_at) VALUES ({_marks(conn, 4)})"
     for name in names:
-        execute(conn, sql, (name, False, False, 1.0))
+        execute(conn, _users_insert(conn), (name, False, False, 1.0))
