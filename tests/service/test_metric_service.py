@@ -22,6 +22,8 @@ from mled.ids import new_id
 from mled.service import Services
 from mled.service.metrics import _merge
 from mled.store.sql.codec import encode_chunk
+from mled.store.sql.store import SqlStore
+from statement_count import counted_statements
 
 T0 = 1_700_000_000.0
 
@@ -72,6 +74,38 @@ def test_summary_keeps_last_min_max_count_ignoring_nan(services: Services, exp_i
     exp = services.experiments.get(exp_id)
     assert exp.metrics == {"loss": 0.2}
     assert exp.metric_summaries["loss"].min == 0.2
+
+
+def test_a_batch_of_new_and_known_keys_updates_each_summary(
+    services: Services, exp_id: str
+) -> None:
+    services.metrics.log_batch(exp_id, {"b": _series([(0, T0, 1.0)])})
+    services.metrics.log_batch(
+        exp_id, {"a": _series([(1, T0, 5.0)]), "b": _series([(1, T0, -1.0), (2, T0, 3.0)])}
+    )
+    exp = services.experiments.get(exp_id)
+    assert exp.metrics == {"a": 5.0, "b": 3.0}
+    b = exp.metric_summaries["b"]
+    assert (b.min, b.max, b.count, b.last_step) == (-1.0, 3.0, 3, 2)
+    assert services.metrics.history(exp_id, "b").values == [1.0, -1.0, 3.0]
+    assert services.metrics.history(exp_id, "a").values == [5.0]
+
+
+def test_a_batch_of_known_keys_waits_for_few_statements(
+    services: Services, store: SqlStore, exp_id: str
+) -> None:
+    """The summaries' updates and the chunks' insert of a batch are sent together: on
+    PostgreSQL the client waits for the reads and the experiment summary's update only, not
+    for a round trip per metric key."""
+    keys = [f"m{i}" for i in range(10)]
+    services.metrics.log_batch(exp_id, {k: _series([(0, T0, 0.0)]) for k in keys})
+    with counted_statements(store) as statements:
+        services.metrics.log_batch(exp_id, {k: _series([(1, T0 + 1, 1.0)]) for k in keys})
+    assert statements.count("UPDATE") >= len(keys), statements
+    if store.dialect == "postgresql":
+        assert "INSERT" not in statements.waited, statements.waited
+        assert statements.waited.count("UPDATE") == 1, statements.waited
+    assert services.experiments.get(exp_id).metrics == dict.fromkeys(keys, 1.0)
 
 
 def test_several_values_at_one_step_are_kept_in_timestamp_order(

@@ -41,7 +41,7 @@ from mled.store.sql.keys import (
     reserve_keys,
     statistics_stale,
 )
-from mled.store.sql.metrics import SummaryRow
+from mled.store.sql.metrics import CHUNK_COLUMNS, SUMMARY_COLUMNS, SummaryRow
 from mled.store.sql.projects import ProjectRow
 from mled.store.sql.summaries import (
     SummaryValues,
@@ -65,28 +65,7 @@ if TYPE_CHECKING:
 
 PARAM_COLUMNS = ("experiment_id", "key", "value_type", "value_text", "value_num", "value_prefix")
 TAG_COLUMNS = ("experiment_id", "key", "value", "value_prefix")
-METRIC_COLUMNS = (
-    "id",
-    "experiment_id",
-    "key",
-    "last",
-    "min",
-    "max",
-    "count",
-    "last_step",
-    "last_timestamp",
-)
-CHUNK_COLUMNS = (
-    "metric_id",
-    "first_step",
-    "last_step",
-    "count",
-    "steps",
-    "timestamps",
-    "values",
-    "digest",
-    "audit_seq",
-)
+METRIC_COLUMNS = ("id", "experiment_id", "key", *SUMMARY_COLUMNS)
 
 DEFAULT_BATCH = 1_000
 """Experiments written per transaction."""

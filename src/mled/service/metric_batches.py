@@ -116,9 +116,7 @@ def write_batch(
         row = summaries.get(name) or SummaryRow(None, name, None, None, None, 0, 0, 0.0)
         _summarize(row, batch[name])
         changed.append(row)
-    pks = metric_rows.save_summaries(conn, experiment_pk, changed)
-    stored = [(pk, chunks[row.key]) for pk, row in zip(pks, changed, strict=True)]
-    metric_rows.insert_chunks(conn, stored, audit.next_seq)
+    metric_rows.save_batch(conn, experiment_pk, changed, chunks, audit.next_seq)
     total = sum(c.count for c in chunks.values())
     audit.record(
         "metrics.log",

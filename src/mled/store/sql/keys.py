@@ -142,6 +142,42 @@ def _insert_sql(dialect: Dialect, table: str, columns: tuple[str, ...]) -> str:
     return sql
 
 
+def update_rows(
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    key: str = "id",
+) -> None:
+    """Set ``columns`` of the rows of ``table`` whose ``key`` is given: each row of ``rows``
+    holds the new values of ``columns`` followed by the key. SQLite runs one
+    ``executemany``; PostgreSQL one statement per row, each sent without waiting when run
+    inside :func:`mled.store.sql.driver.pipelined`.
+
+    Example:
+        >>> update_rows(conn, metrics, ["last", "count"], [(0.5, 3, 17)])  # doctest: +SKIP
+    """
+    if not rows:
+        return
+    sql = _update_sql(conn.dialect, table.name, tuple(columns), key)
+    if conn.dialect.name == "postgresql":
+        # psycopg's executemany would wait for each row's answer outside a pipeline of its own.
+        for row in rows:
+            execute(conn, sql, row)
+        return
+    execute_many(conn, sql, rows)
+
+
+@cache
+def _update_sql(dialect: Dialect, table: str, columns: tuple[str, ...], key: str) -> str:
+    """The parameterized ``UPDATE`` of :func:`update_rows` (only names are written in)."""
+    quote = dialect.identifier_preparer.quote
+    mark = placeholder(dialect)
+    assignments = ", ".join(f"{quote(c)} = {mark}" for c in columns)
+    return f"UPDATE {quote(table)} SET {assignments} WHERE {quote(key)} = {mark}"
+
+
 @cache
 def _unnest_sql(dialect: Dialect, table: Table, columns: tuple[str, ...]) -> str:
     """PostgreSQL: ``INSERT ... SELECT * FROM unnest(%b::type[], ...)`` taking one array of

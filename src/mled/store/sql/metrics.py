@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select
 
 from mled.store.sql.codec import EncodedChunk
-from mled.store.sql.keys import reserve_ids
+from mled.store.sql.driver import pipelined
+from mled.store.sql.keys import insert_rows, reserve_ids, update_rows
 from mled.store.sql.summaries import refresh_summary
 from mled.store.sql.tables import experiments, metric_chunks, metrics
 
@@ -50,47 +51,73 @@ def lock_summaries(conn: Connection, experiment_pk: int, keys: list[str]) -> dic
     }
 
 
-def save_summary(conn: Connection, experiment_pk: int, row: SummaryRow) -> int:
-    values = {
-        "last": row.last,
-        "min": row.min,
-        "max": row.max,
-        "count": row.count,
-        "last_step": row.last_step,
-        "last_timestamp": row.last_timestamp,
-    }
-    if row.id is None:
-        (row.id,) = reserve_ids(conn, metrics, 1)
-        conn.execute(
-            insert(metrics).values(id=row.id, experiment_id=experiment_pk, key=row.key, **values)
+SUMMARY_COLUMNS = ("last", "min", "max", "count", "last_step", "last_timestamp")
+
+
+def _summary_values(row: SummaryRow) -> tuple[Any, ...]:
+    return (row.last, row.min, row.max, row.count, row.last_step, row.last_timestamp)
+
+
+def save_batch(
+    conn: Connection,
+    experiment_pk: int,
+    rows: list[SummaryRow],
+    chunks: Mapping[str, EncodedChunk],
+    audit_seq: int,
+) -> None:
+    """Save a metric batch: the summary ``rows`` (inserting new keys), one chunk per row
+    (``chunks`` by key) and the experiment's summary.
+
+    The inserts and updates are one pipeline on PostgreSQL: a batch of ten metrics waits for
+    the server once instead of ten times.
+    """
+    new = [row for row in rows if row.id is None]
+    known = [(*_summary_values(row), row.id) for row in rows if row.id is not None]
+    for row, pk in zip(new, reserve_ids(conn, metrics, len(new)), strict=True):
+        row.id = pk
+    with pipelined(conn):
+        insert_rows(
+            conn,
+            metrics,
+            ["id", "experiment_id", "key", *SUMMARY_COLUMNS],
+            [(row.id, experiment_pk, row.key, *_summary_values(row)) for row in new],
         )
-    else:
-        conn.execute(update(metrics).where(metrics.c.id == row.id).values(**values))
-    return row.id
-
-
-def save_summaries(conn: Connection, experiment_pk: int, rows: list[SummaryRow]) -> list[int]:
-    """Save ``rows`` (inserting new keys) and the experiment's summary; returns their keys."""
-    pks = [save_summary(conn, experiment_pk, row) for row in rows]
+        update_rows(conn, metrics, SUMMARY_COLUMNS, known)
+        insert_chunks(conn, [(cast(int, row.id), chunks[row.key]) for row in rows], audit_seq)
     refresh_summary(conn, experiment_pk, with_metrics=True)
-    return pks
+
+
+CHUNK_COLUMNS = (
+    "metric_id",
+    "first_step",
+    "last_step",
+    "count",
+    "steps",
+    "timestamps",
+    "values",
+    "digest",
+    "audit_seq",
+)
 
 
 def insert_chunks(conn: Connection, rows: list[tuple[int, EncodedChunk]], audit_seq: int) -> None:
-    conn.execute(
-        insert(metric_chunks),
+    """Insert one chunk per ``(metric key, chunk)`` of ``rows``, with one statement."""
+    insert_rows(
+        conn,
+        metric_chunks,
+        CHUNK_COLUMNS,
         [
-            {
-                "metric_id": metric_id,
-                "first_step": c.first_step,
-                "last_step": c.last_step,
-                "count": c.count,
-                "steps": c.steps,
-                "timestamps": c.timestamps,
-                "values": c.values,
-                "digest": c.digest,
-                "audit_seq": audit_seq,
-            }
+            (
+                metric_id,
+                c.first_step,
+                c.last_step,
+                c.count,
+                c.steps,
+                c.timestamps,
+                c.values,
+                c.digest,
+                audit_seq,
+            )
             for metric_id, c in rows
         ],
     )
