@@ -41,7 +41,7 @@ from mled.store.sql.keys import (
     reserve_keys,
     statistics_stale,
 )
-from mled.store.sql.metrics import CHUNK_COLUMNS, SUMMARY_COLUMNS, SummaryRow
+from mled.store.sql.metrics import CHUNK_COLUMNS, SUMMARY_COLUMNS, SummaryRow, chunk_row
 from mled.store.sql.projects import ProjectRow
 from mled.store.sql.summaries import (
     SummaryValues,
@@ -181,25 +181,13 @@ class Importer:
             seq = self._record(audit, p, action)
             metric_values = []
             for key in sorted(p.chunks):
-                row = SummaryRow(next(metric_pks), key, None, None, None, 0, 0, 0.0)
+                metric_pk = next(metric_pks)
+                row = SummaryRow(metric_pk, key, None, None, None, 0, 0, 0.0)
                 _summarize(row, p.spec.metrics[key])
                 summary = (key, row.last, row.min, row.max, row.count, row.last_step)
                 metric_values.append((*summary, row.last_timestamp))
-                summary_rows.append((row.id, pk, *summary, row.last_timestamp))
-                c = p.chunks[key]
-                chunk_rows.append(
-                    (
-                        row.id,
-                        c.first_step,
-                        c.last_step,
-                        c.count,
-                        c.steps,
-                        c.timestamps,
-                        c.values,
-                        c.digest,
-                        seq,
-                    )
-                )
+                summary_rows.append((metric_pk, pk, *summary, row.last_timestamp))
+                chunk_rows.append(chunk_row(metric_pk, p.chunks[key], seq))
             summaries.append((pk, _summary(p, metric_values)))
         with pipelined(conn):
             insert_rows(

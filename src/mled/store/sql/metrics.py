@@ -100,27 +100,25 @@ CHUNK_COLUMNS = (
 )
 
 
+def chunk_row(metric_pk: int, chunk: EncodedChunk, audit_seq: int) -> tuple[Any, ...]:
+    """The ``metric_chunks`` row (values of ``CHUNK_COLUMNS``) of one packed chunk."""
+    c = chunk
+    return (
+        metric_pk,
+        c.first_step,
+        c.last_step,
+        c.count,
+        c.steps,
+        c.timestamps,
+        c.values,
+        c.digest,
+        audit_seq,
+    )
+
+
 def insert_chunks(conn: Connection, rows: list[tuple[int, EncodedChunk]], audit_seq: int) -> None:
     """Insert one chunk per ``(metric key, chunk)`` of ``rows``, with one statement."""
-    insert_rows(
-        conn,
-        metric_chunks,
-        CHUNK_COLUMNS,
-        [
-            (
-                metric_id,
-                c.first_step,
-                c.last_step,
-                c.count,
-                c.steps,
-                c.timestamps,
-                c.values,
-                c.digest,
-                audit_seq,
-            )
-            for metric_id, c in rows
-        ],
-    )
+    insert_rows(conn, metric_chunks, CHUNK_COLUMNS, [chunk_row(k, c, audit_seq) for k, c in rows])
 
 
 def metric_id(conn: Connection, experiment_pk: int, key: str) -> int | None:
