@@ -41,7 +41,14 @@ from mled.store.sql.keys import (
     reserve_keys,
     statistics_stale,
 )
-from mled.store.sql.metrics import CHUNK_COLUMNS, SUMMARY_COLUMNS, SummaryRow, chunk_row
+from mled.store.sql.metrics import (
+    CHUNK_COLUMNS,
+    METRIC_COLUMNS,
+    SummaryRow,
+    chunk_row,
+    summary_row,
+    summary_values,
+)
 from mled.store.sql.projects import ProjectRow
 from mled.store.sql.summaries import (
     SummaryValues,
@@ -65,8 +72,6 @@ if TYPE_CHECKING:
 
 PARAM_COLUMNS = ("experiment_id", "key", "value_type", "value_text", "value_num", "value_prefix")
 TAG_COLUMNS = ("experiment_id", "key", "value", "value_prefix")
-METRIC_COLUMNS = ("id", "experiment_id", "key", *SUMMARY_COLUMNS)
-
 DEFAULT_BATCH = 1_000
 """Experiments written per transaction."""
 MAX_BATCH = 10_000
@@ -184,9 +189,8 @@ class Importer:
                 metric_pk = next(metric_pks)
                 row = SummaryRow(metric_pk, key, None, None, None, 0, 0, 0.0)
                 _summarize(row, p.spec.metrics[key])
-                summary = (key, row.last, row.min, row.max, row.count, row.last_step)
-                metric_values.append((*summary, row.last_timestamp))
-                summary_rows.append((metric_pk, pk, *summary, row.last_timestamp))
+                metric_values.append((key, *summary_values(row)))
+                summary_rows.append(summary_row(pk, row))
                 chunk_rows.append(chunk_row(metric_pk, p.chunks[key], seq))
             summaries.append((pk, _summary(p, metric_values)))
         with pipelined(conn):

@@ -54,8 +54,17 @@ def lock_summaries(conn: Connection, experiment_pk: int, keys: list[str]) -> dic
 SUMMARY_COLUMNS = ("last", "min", "max", "count", "last_step", "last_timestamp")
 
 
-def _summary_values(row: SummaryRow) -> tuple[Any, ...]:
+METRIC_COLUMNS = ("id", "experiment_id", "key", *SUMMARY_COLUMNS)
+
+
+def summary_values(row: SummaryRow) -> tuple[Any, ...]:
+    """The values of ``SUMMARY_COLUMNS`` of ``row``."""
     return (row.last, row.min, row.max, row.count, row.last_step, row.last_timestamp)
+
+
+def summary_row(experiment_pk: int, row: SummaryRow) -> tuple[Any, ...]:
+    """The ``metrics`` row (values of ``METRIC_COLUMNS``) of a summary whose ``id`` is set."""
+    return (row.id, experiment_pk, row.key, *summary_values(row))
 
 
 def save_batch(
@@ -72,16 +81,11 @@ def save_batch(
     the server once instead of ten times.
     """
     new = [row for row in rows if row.id is None]
-    known = [(*_summary_values(row), row.id) for row in rows if row.id is not None]
+    known = [(*summary_values(row), row.id) for row in rows if row.id is not None]
     for row, pk in zip(new, reserve_ids(conn, metrics, len(new)), strict=True):
         row.id = pk
     with pipelined(conn):
-        insert_rows(
-            conn,
-            metrics,
-            ["id", "experiment_id", "key", *SUMMARY_COLUMNS],
-            [(row.id, experiment_pk, row.key, *_summary_values(row)) for row in new],
-        )
+        insert_rows(conn, metrics, METRIC_COLUMNS, [summary_row(experiment_pk, r) for r in new])
         update_rows(conn, metrics, SUMMARY_COLUMNS, known)
         insert_chunks(conn, [(cast(int, row.id), chunks[row.key]) for row in rows], audit_seq)
     refresh_summary(conn, experiment_pk, with_metrics=True)
@@ -102,16 +106,15 @@ CHUNK_COLUMNS = (
 
 def chunk_row(metric_pk: int, chunk: EncodedChunk, audit_seq: int) -> tuple[Any, ...]:
     """The ``metric_chunks`` row (values of ``CHUNK_COLUMNS``) of one packed chunk."""
-    c = chunk
     return (
         metric_pk,
-        c.first_step,
-        c.last_step,
-        c.count,
-        c.steps,
-        c.timestamps,
-        c.values,
-        c.digest,
+        chunk.first_step,
+        chunk.last_step,
+        chunk.count,
+        chunk.steps,
+        chunk.timestamps,
+        chunk.values,
+        chunk.digest,
         audit_seq,
     )
 
