@@ -99,12 +99,26 @@ def compare_search(p: dict[str, Any], mled: Result, mlflow: Result | None) -> li
                 "higher",
                 _rate(one),
                 _rate(peer["create"]) if peer else None,
+                None,
+                note="Each call is one durable transaction (20 params, 10 final metrics as "
+                "one-point histories, 5 tags, audit events) that stages the experiment; "
+                "creations write the staged rows in batches (mled.service.staging). MLflow: "
+                "create_run + log_batch + set_terminated per run, while loading its 10,000 runs.",
+            )
+        )
+        rows.append(
+            Row(
+                f"create {label}",
+                "the same, until the first search has found every one",
+                "experiments/s",
+                "higher",
+                Stat.of([one["rate_with_first_read"]], "higher"),
+                _rate(peer["create"]) if peer else None,
                 Target(">= 2,000/s", lambda r: r.mled is not None and r.mled.median >= 2000)
                 if sqlite
                 else None,
-                note="Each call is one durable transaction (20 params, 10 final metrics as "
-                "one-point histories, 5 tags, audit events). MLflow: create_run + log_batch + "
-                "set_terminated per run, while loading its 10,000 runs.",
+                note=f"The calls' time plus the first search's ({one['first_read_s'] * 1e3:,.0f} "
+                "ms), which writes the experiments still staged: every row written and indexed.",
             )
         )
         sdk_bulk = results["sdk_bulk"]

@@ -325,6 +325,7 @@ def test_param_and_tag_texts_are_in_code_point_order_in_their_indexes(
     services = Services.for_user(store, "alice")
     for i, team in enumerate(["vision", "nlp", "Audio", "émoji"]):
         services.experiments.create(NewExperiment(project="p", name=f"r{i}", tags={"team": team}))
+    services.experiments.list()  # writes the staged experiments: 0004 refuses to drop them
     store.close()
     postgres = engine.dialect.name == "postgresql"
     assert _collations(engine) == ["C" if postgres else None] * 4
@@ -342,3 +343,24 @@ def test_param_and_tag_texts_are_in_code_point_order_in_their_indexes(
         assert [e.tags["team"] for e in found.items] == ["Audio", "nlp", "vision", "émoji"]
     finally:
         reopened.close()
+
+
+def test_downgrading_0004_refuses_to_drop_staged_experiments(
+    empty_uri: str, engine: Engine
+) -> None:
+    """Staged experiments are acknowledged: the downgrade that would drop their table stops
+    and says how to write them first."""
+    store = SqlStore.open(empty_uri)
+    services = Services.for_user(store, "alice")
+    services.experiments.create(NewExperiment(project="p", name="staged"))
+    store.close()
+    with pytest.raises(RuntimeError, match="1 experiments are staged; run `mled experiments list`"):
+        _migrate(engine, "downgrade", "0003")
+    store = SqlStore.open(empty_uri)
+    try:
+        assert [e.name for e in Services.for_user(store, "alice").experiments.list()] == ["staged"]
+    finally:
+        store.close()
+    _migrate(engine, "downgrade", "0003")
+    with engine.connect() as conn:
+        assert current_revision(conn) == "0003"

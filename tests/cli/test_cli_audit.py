@@ -63,6 +63,7 @@ def test_verify_names_the_experiment_and_metric_of_changed_values(
     mled: Mled, seeded: Client
 ) -> None:
     exp = seeded.log_experiment("vision", "a", metrics={"loss": [0.5, 0.4]})
+    seeded.get_experiment(exp.id)  # a read writes the staged experiment's rows
     engine = create_engine(sql_url(mled.store_uri))
     with engine.begin() as conn:
         stored = conn.execute(metric_chunks.select()).one()

@@ -171,10 +171,10 @@ def test_a_replayed_creation_returns_the_stored_experiment(services: Services) -
 
 
 def test_creating_one_experiment_runs_few_statements(services: Services, store: SqlStore) -> None:
-    """Lock the audit head, find the project, reserve keys, six inserts, the audit event and
-    the head: the experiment returned is built without reading it back. On PostgreSQL the
-    writes go in two pipelines, so the client waits only for the three reads' answers (and
-    two pipeline ends) instead of a round trip per statement."""
+    """Lock the audit head, find the project and the oldest staged experiment, stage this
+    one, the audit event and the head: the experiment returned is built without reading it
+    back. On PostgreSQL the writes go in two pipelines, so the client waits only for the
+    three reads' answers (and two pipeline ends) instead of a round trip per statement."""
     services.projects.create("vision")
     spec = NewExperiment(
         project="vision",
@@ -185,8 +185,8 @@ def test_creating_one_experiment_runs_few_statements(services: Services, store: 
     )
     with counted_statements(store) as statements:
         services.experiments.create(spec)
-    selects = 3  # the audit head, the project, the reserved keys
-    writes = 6 + 2  # experiment, params, tags, metrics, chunks, summary; audit event, head
+    selects = 3  # the audit head, the project, the oldest staged experiment
+    writes = 1 + 2  # the staged experiment (mled.service.staging); audit event, head
     begin = 1 if store.dialect == "sqlite" else 0  # BEGIN IMMEDIATE is a statement there
     assert len(statements) == begin + selects + writes, statements
     assert statements.count("SELECT") == selects

@@ -200,6 +200,7 @@ def test_an_experiment_without_its_summary_row_loads_from_the_tables(
     exp = services.experiments.create(
         _spec("x", params={"lr": 0.1}, tags={"t": "v"}, metrics={"m": ([0], [T0], [1.0])})
     )
+    services.experiments.get(exp.id)  # writes the staged experiment's rows
 
     def load(conn: Any) -> Experiment:
         return load_experiments(conn, [conn.execute(experiments.select()).first()[0]])[0]

@@ -34,30 +34,18 @@ from mled.service.audit import AuditWriter
 from mled.service.authorization import authorize
 from mled.service.metric_batches import _summarize, encode_batch
 from mled.store.sql.codec import EncodedChunk
-from mled.store.sql.driver import pipelined
-from mled.store.sql.keys import (
-    insert_rows,
-    refresh_statistics,
-    reserve_keys,
-    statistics_stale,
-)
-from mled.store.sql.metrics import (
-    CHUNK_COLUMNS,
-    METRIC_COLUMNS,
-    SummaryRow,
-    chunk_row,
-    summary_row,
-    summary_values,
-)
+from mled.store.sql.keys import refresh_statistics, statistics_stale
+from mled.store.sql.metrics import SummaryRow, summary_values
+from mled.store.sql.new_experiments import NewExperimentRows, insert_new_experiments
 from mled.store.sql.projects import ProjectRow
 from mled.store.sql.summaries import (
+    MetricValues,
     SummaryValues,
     encode_metrics,
     encode_params,
     encode_tags,
-    insert_summaries,
 )
-from mled.store.sql.tables import experiments, metric_chunks, metrics, params, tags
+from mled.store.sql.tables import experiments
 from mled.store.sql.tables.meta import PREFIX_LENGTH
 from mled.validation import (
     encode_param,
@@ -70,8 +58,6 @@ if TYPE_CHECKING:
     from mled.service.context import ServiceContext
     from mled.service.experiments import ExperimentService
 
-PARAM_COLUMNS = ("experiment_id", "key", "value_type", "value_text", "value_num", "value_prefix")
-TAG_COLUMNS = ("experiment_id", "key", "value", "value_prefix")
 DEFAULT_BATCH = 1_000
 """Experiments written per transaction."""
 MAX_BATCH = 10_000
@@ -86,6 +72,14 @@ class Prepared:
     params: list[tuple[str, str, str, float | None]]  # key, type, text, number
     tags: dict[str, str]
     chunks: dict[str, EncodedChunk]
+
+
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """One experiment's rows, and the names its entity shows (see :class:`Written`)."""
+
+    rows: NewExperimentRows
+    names: tuple[str, str, str | None, str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,61 +149,50 @@ class Importer:
         """Insert ``batch`` with one multi-row ``INSERT`` per table and one audit event
         (``action``) per experiment, in the caller's transaction; returns what was written,
         in the order of ``batch``."""
+        encoded = self.encode(conn, audit, batch, action)
+        pks = insert_new_experiments(conn, [e.rows for e in encoded])
+        return [
+            Written(pk, e.rows.row, e.names, e.rows.summary)
+            for pk, e in zip(pks, encoded, strict=True)
+        ]
+
+    def encode(
+        self, conn: Connection, audit: AuditWriter, batch: list[Prepared], action: str
+    ) -> list[Encoded]:
+        """The rows of each experiment of ``batch``, after checking that the actor may log to
+        its project (created if new) and recording its ``action`` audit event."""
         projects: dict[str, ProjectRow] = {}
         for name in dict.fromkeys(p.spec.project for p in batch):
             project = self._service._projects.get_or_create(conn, audit, name)
             authorize(conn, self._ctx.actor, Action.LOG, project.pk, project.entity.name)
             projects[name] = project
-        rows = [
-            self._service._row_values(
+        owner = self._ctx.actor.username
+        out = []
+        for p in batch:
+            row, links = self._service._row_values(
                 conn, p.spec, p.public_id, projects[p.spec.project].pk, audit.now
             )
-            for p in batch
-        ]
-        pks, metric_keys = reserve_keys(
-            conn,
-            [(experiments, len(batch)), (metrics, sum(len(p.chunks) for p in batch))],
-        )
-        values = [v for v, _ in rows]
-        param_rows: list[tuple[Any, ...]] = []
-        tag_rows: list[tuple[Any, ...]] = []
-        summary_rows: list[tuple[Any, ...]] = []
-        chunk_rows: list[tuple[Any, ...]] = []
-        summaries: list[tuple[int, SummaryValues]] = []
-        metric_pks = iter(metric_keys)
-        for pk, p in zip(pks, batch, strict=True):
-            param_rows.extend(
-                (pk, key, vtype, text, num, text[:PREFIX_LENGTH])
-                for key, vtype, text, num in p.params
-            )
-            tag_rows.extend((pk, k, v, v[:PREFIX_LENGTH]) for k, v in p.tags.items())
             seq = self._record(audit, p, action)
-            metric_values = []
+            metric_values: list[MetricValues] = []
+            chunks = []
             for key in sorted(p.chunks):
-                metric_pk = next(metric_pks)
-                row = SummaryRow(metric_pk, key, None, None, None, 0, 0, 0.0)
-                _summarize(row, p.spec.metrics[key])
-                metric_values.append((key, *summary_values(row)))
-                summary_rows.append(summary_row(pk, row))
-                chunk_rows.append(chunk_row(metric_pk, p.chunks[key], seq))
-            summaries.append((pk, _summary(p, metric_values)))
-        with pipelined(conn):
-            insert_rows(
-                conn,
-                experiments,
-                ["id", *values[0]],
-                [(pk, *v.values()) for pk, v in zip(pks, values, strict=True)],
+                summary = SummaryRow(None, key, None, None, None, 0, 0, 0.0)
+                _summarize(summary, p.spec.metrics[key])
+                metric_values.append((key, *summary_values(summary)))
+                chunks.append(p.chunks[key])
+            rows = NewExperimentRows(
+                row=row,
+                params=[
+                    (k, vtype, text, num, text[:PREFIX_LENGTH]) for k, vtype, text, num in p.params
+                ],
+                tags=[(k, v, v[:PREFIX_LENGTH]) for k, v in p.tags.items()],
+                metrics=metric_values,
+                chunks=chunks,
+                summary=_summary(p, metric_values),
+                audit_seq=seq,
             )
-            insert_rows(conn, params, PARAM_COLUMNS, param_rows)
-            insert_rows(conn, tags, TAG_COLUMNS, tag_rows)
-            insert_rows(conn, metrics, METRIC_COLUMNS, summary_rows)
-            insert_rows(conn, metric_chunks, CHUNK_COLUMNS, chunk_rows)
-            insert_summaries(conn, summaries)
-        owner = self._ctx.actor.username
-        return [
-            Written(pk, v, (projects[p.spec.project].entity.name, owner, *links), summary)
-            for (pk, summary), (v, links), p in zip(summaries, rows, batch, strict=True)
-        ]
+            out.append(Encoded(rows, (projects[p.spec.project].entity.name, owner, *links)))
+        return out
 
     def _new_only(self, conn: Connection, batch: list[Prepared]) -> list[Prepared]:
         """Leave out experiments this user already imported with the same id (a retry)."""

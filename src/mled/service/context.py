@@ -13,9 +13,15 @@ from mled.entities import User
 from mled.errors import PermissionDenied
 from mled.service.audit import AuditWriter
 from mled.service.authorization import require_admin
+from mled.service.staging import write_staged
+from mled.store.sql.staged import has_staged
 from mled.store.sql.store import SqlStore
 
 T = TypeVar("T")
+
+
+class _Staged:
+    """What a read returns instead of running when experiments are staged."""
 
 
 @dataclass(frozen=True)
@@ -26,11 +32,17 @@ class ServiceContext:
     actor: User
     clock: Callable[[], float] = field(default=time.time)
 
-    def write(self, fn: Callable[[Connection, AuditWriter], T]) -> T:
-        """Run ``fn`` as one transaction whose audit events commit with the change itself."""
+    def write(self, fn: Callable[[Connection, AuditWriter], T], *, staged_first: bool = True) -> T:
+        """Run ``fn`` as one transaction whose audit events commit with the change itself.
+
+        The transaction first writes the staged experiments (see :mod:`mled.service.staging`)
+        unless ``staged_first`` is false, which only a creation that stages may ask.
+        """
 
         def run(conn: Connection) -> T:
             audit = AuditWriter.open(conn, self.actor.username, self.clock())
+            if staged_first:
+                write_staged(conn)
             result = fn(conn, audit)
             audit.close()
             return result
@@ -42,8 +54,18 @@ class ServiceContext:
             raise
 
     def read(self, fn: Callable[[Connection], T]) -> T:
+        """Run ``fn`` as one read transaction (a consistent snapshot).
+
+        If experiments are staged, a write transaction writes them first, so a read never
+        misses an acknowledged experiment.
+        """
+        staged = _Staged()
         try:
-            return self.store.read(fn)
+            result = self.store.read(lambda conn: staged if has_staged(conn) else fn(conn))
+            if isinstance(result, _Staged):
+                self.write(lambda conn, audit: None)
+                return self.store.read(fn)
+            return result
         except PermissionDenied as err:
             self.record_denied(err)
             raise

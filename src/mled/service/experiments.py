@@ -23,10 +23,13 @@ from mled.service.authorization import authorize
 from mled.service.bulk import DEFAULT_BATCH, Importer, prepare
 from mled.service.context import ServiceContext
 from mled.service.projects import ProjectService
+from mled.service.staging import stage_is_full, write_staged
 from mled.store.sql import experiments as rows
 from mled.store.sql import projects as project_rows
 from mled.store.sql import users as user_rows
+from mled.store.sql.driver import pipelined
 from mled.store.sql.experiments import ExperimentKey
+from mled.store.sql.staged import is_staged, oldest_staged, stage
 from mled.validation import (
     check_nesting,
     encode_param,
@@ -78,21 +81,33 @@ class ExperimentService:
         It is written like one experiment of ``import_many`` (one ``experiment.create``
         audit event listing the digests of its metric chunks); the experiment returned is
         what :meth:`get` would return. A retried call with the same ``spec.id`` returns the
-        first result.
+        first result. The experiment's rows are staged (see :mod:`mled.service.staging`)
+        unless it names a parent or an original, which must be found among written rows.
         """
         prepared = prepare(spec)
         importer = Importer(self._ctx, self)
+        direct = spec.parent_id is not None or spec.reproduction_of is not None
 
         def run(conn: Connection, audit: AuditWriter) -> Experiment:
+            if not direct and spec.id is not None and is_staged(conn, prepared.public_id):
+                write_staged(conn)  # a retry: found below among written experiments
             replayed = self._replayed(conn, spec, prepared.public_id)
             if replayed is not None:
                 return rows.load_experiments(conn, [replayed])[0]
-            (new,) = importer.write(conn, audit, [prepared], "experiment.create")
-            # Built from the values just written rather than read back: the same entity,
-            # without the queries (tests/service/test_create_readback.py compares the two).
-            return rows.written_experiment(new.row, new.names, new.summary)
+            if direct:
+                (written,) = importer.write(conn, audit, [prepared], "experiment.create")
+                # Built from the values just written rather than read back: the same entity,
+                # without the queries (tests/service/test_create_readback.py compares the two).
+                return rows.written_experiment(written.row, written.names, written.summary)
+            oldest = oldest_staged(conn)
+            (new,) = importer.encode(conn, audit, [prepared], "experiment.create")
+            with pipelined(conn):
+                stage(conn, new.rows)
+            if stage_is_full(oldest, new.rows.audit_seq):
+                write_staged(conn)
+            return rows.written_experiment(new.rows.row, new.names, new.rows.summary)
 
-        return self._ctx.write(run)
+        return self._ctx.write(run, staged_first=direct)
 
     def import_many(
         self, specs: Sequence[NewExperiment], *, batch_size: int = DEFAULT_BATCH

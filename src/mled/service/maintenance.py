@@ -6,9 +6,9 @@ an outdated store cannot be opened, so checking and upgrading it must not need t
 Example:
     >>> status = store_status("sqlite:////tmp/mled-example.db")  # doctest: +SKIP
     >>> status.state, status.revision, status.head  # doctest: +SKIP
-    ('current', '0003', '0003')
+    ('current', '0004', '0004')
     >>> upgrade_store("sqlite:////tmp/mled-old.db")  # doctest: +SKIP
-    ('0001', '0003')
+    ('0001', '0004')
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ def upgrade_store(uri: str) -> tuple[str | None, str]:
 
     Example:
         >>> upgrade_store("sqlite:////tmp/mled-old.db")  # doctest: +SKIP
-        ('0001', '0003')
+        ('0001', '0004')
     """
     from mled.store.sql import schema
     from mled.store.sql.engine import create_store_engine

@@ -27,6 +27,7 @@ from mled.store.sql.tables.core import (
     metrics,
     params,
     projects,
+    staged_experiments,
     tags,
     users,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "models",
     "params",
     "projects",
+    "staged_experiments",
     "tags",
     "users",
 ]

@@ -209,3 +209,18 @@ audit_head = Table(
     Column("seq", BigInteger, nullable=False),
     Column("hash", String(64), nullable=False),
 )
+
+# Experiments created by ``log_experiment`` whose rows in the tables above are not written yet
+# (see ``mled.service.staging``): the call commits its audit event and this one row, and the
+# rows are written in batches, before any other transaction reads or writes the store. ``seq``
+# is the sequence number of the ``experiment.create`` event; ``document`` holds the rows as JSON
+# and ``data`` their binary values (metric chunks, packed summaries), which the document sizes.
+staged_experiments = Table(
+    "staged_experiments",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("public_id", String(36), nullable=False, unique=True),
+    Column("document", Text, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    sqlite_with_rowid=False,
+)
