@@ -12,12 +12,13 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Connection, select, update
 
 from mled.entities import NewExperiment
-from mled.errors import AlreadyExists
+from mled.errors import AlreadyExists, StoreUnavailable
 from mled.ids import new_id
 from mled.service import Services, staging
+from mled.store.sql.staged import decode_staged, encode_staged
 from mled.store.sql.store import SqlStore
 from mled.store.sql.tables import experiments, staged_experiments
 
@@ -191,3 +192,37 @@ def test_concurrent_creators_and_readers_lose_nothing(store_uri: str) -> None:
         assert len(created) == 60
     finally:
         setup.close()
+
+
+def test_a_staged_row_that_cannot_be_read_stops_every_call_and_stays(
+    services: Services, store: SqlStore
+) -> None:
+    services.experiments.create(_spec("a"))
+    store.write(lambda conn: conn.execute(update(staged_experiments).values(document="{")))
+    for call in (services.experiments.list, lambda: services.projects.create("other")):
+        with pytest.raises(StoreUnavailable, match=r"audit event \d+ cannot be written") as err:
+            call()
+        assert "unreadable row" in err.value.message
+        assert "mled audit verify" in str(err.value.hint)
+    assert _staged(store) == 1
+
+
+def test_a_staged_row_that_conflicts_stops_every_call_and_stays(
+    services: Services, store: SqlStore
+) -> None:
+    """A staged experiment whose ID was given to another one by hand."""
+    written = services.experiments.create(_spec("written"))
+    services.experiments.get(written.id)
+    services.experiments.create(_spec("staged"))
+
+    def collide(conn: Connection) -> None:
+        c = staged_experiments.c
+        document, data = conn.execute(select(c.document, c.data)).one()
+        rows = decode_staged(document, bytes(data))
+        rows.row["public_id"] = written.id
+        conn.execute(update(staged_experiments).values(document=encode_staged(rows)[0]))
+
+    store.write(collide)
+    with pytest.raises(StoreUnavailable, match=r"audit events \d+-\d+ cannot be written"):
+        services.search.search("")
+    assert _staged(store) == 1

@@ -29,9 +29,10 @@ Example:
 from __future__ import annotations
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
 
 from mled.store.sql.new_experiments import insert_new_experiments
-from mled.store.sql.staged import staged_batch, unstage
+from mled.store.sql.staged import staged_batch, unstage, unwritable_stage
 
 STAGE_LIMIT = 250
 """Creation calls write the staged experiments once the oldest is this many events old.
@@ -45,10 +46,20 @@ WRITE_BATCH = 1_000
 
 def write_staged(conn: Connection) -> int:
     """Write every staged experiment's rows, oldest first, in this (write) transaction;
-    returns how many were written."""
+    returns how many were written.
+
+    Raises:
+        StoreUnavailable: a staged row cannot be read or written (only a bug or a hand edit
+            of the database can cause it); the rows stay staged, and every service call
+            fails with this error until they can be written.
+    """
     written = 0
     while batch := staged_batch(conn, limit=WRITE_BATCH):
-        insert_new_experiments(conn, batch)
+        try:
+            insert_new_experiments(conn, batch)
+        except IntegrityError as err:
+            first, last = batch[0].audit_seq, batch[-1].audit_seq
+            raise unwritable_stage(f"audit events {first}-{last}", str(err.orig)) from err
         unstage(conn, batch[-1].audit_seq)
         written += len(batch)
     return written

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, select
 
+from mled.errors import StoreUnavailable
 from mled.store.sql.codec import EncodedChunk
 from mled.store.sql.driver import fetch_rows
 from mled.store.sql.keys import insert_rows
@@ -58,8 +59,24 @@ def is_staged(conn: Connection, public_id: str) -> bool:
 def staged_batch(conn: Connection, *, limit: int) -> list[NewExperimentRows]:
     """The ``limit`` oldest staged experiments, oldest first."""
     c = staged_experiments.c
-    stmt = select(c.document, c.data).order_by(c.seq).limit(limit)
-    return [decode_staged(document, bytes(data)) for document, data in conn.execute(stmt)]
+    stmt = select(c.seq, c.document, c.data).order_by(c.seq).limit(limit)
+    out = []
+    for seq, document, data in conn.execute(stmt):
+        try:
+            out.append(decode_staged(document, bytes(data)))
+        except (ValueError, TypeError, KeyError) as err:
+            raise unwritable_stage(f"audit event {seq}", f"unreadable row ({err})") from err
+    return out
+
+
+def unwritable_stage(which: str, reason: str) -> StoreUnavailable:
+    """The error of staged experiments (``which``) that cannot be written, and why."""
+    return StoreUnavailable(
+        f"the staged experiments of {which} cannot be written to the experiment tables: "
+        f"{reason}. They stay staged, and every call fails until they can be written.",
+        hint="Only a bug or a hand edit of the database can cause this: run `mled audit "
+        "verify` and report this message.",
+    )
 
 
 def unstage(conn: Connection, through_seq: int) -> None:
