@@ -95,6 +95,14 @@ elif mode == "worker":  # one of several concurrent writers
                 exp.flush()
     print(exp.id, flush=True)
 
+elif mode == "create":  # one log_experiment call after another until killed
+    c = client(handle_signals=False)
+    i = 0
+    while True:
+        exp = c.log_experiment("durability", f"run-{i}", params={"i": i}, metrics={"m": i / 2})
+        print(exp.id, flush=True)  # acknowledged: the call returned
+        i += 1
+
 else:
     raise SystemExit(f"unknown mode {mode}")
 '''
