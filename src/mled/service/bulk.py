@@ -76,23 +76,12 @@ class Prepared:
 
 @dataclass(frozen=True, slots=True)
 class Encoded:
-    """One experiment's rows, and the names its entity shows (see :class:`Written`)."""
+    """One experiment's rows, and what its entity is built from besides them
+    (see :func:`mled.store.sql.loading.written_experiment`)."""
 
     rows: NewExperimentRows
     names: tuple[str, str, str | None, str | None]
-
-
-@dataclass(frozen=True, slots=True)
-class Written:
-    """One experiment as :meth:`Importer.write` inserted it: what its entity is built from
-    (see :func:`mled.store.sql.loading.written_experiment`)."""
-
-    pk: int
-    row: dict[str, Any]
-    """The inserted ``experiments`` row by column, without ``id``."""
-    names: tuple[str, str, str | None, str | None]
     """The project's name, the owner's username, the parent's and the original's public IDs."""
-    summary: SummaryValues
 
 
 def prepare(spec: NewExperiment) -> Prepared:
@@ -145,16 +134,10 @@ class Importer:
 
     def write(
         self, conn: Connection, audit: AuditWriter, batch: list[Prepared], action: str
-    ) -> list[Written]:
+    ) -> None:
         """Insert ``batch`` with one multi-row ``INSERT`` per table and one audit event
-        (``action``) per experiment, in the caller's transaction; returns what was written,
-        in the order of ``batch``."""
-        encoded = self.encode(conn, audit, batch, action)
-        pks = insert_new_experiments(conn, [e.rows for e in encoded])
-        return [
-            Written(pk, e.rows.row, e.names, e.rows.summary)
-            for pk, e in zip(pks, encoded, strict=True)
-        ]
+        (``action``) per experiment, in the caller's transaction."""
+        insert_new_experiments(conn, [e.rows for e in self.encode(conn, audit, batch, action)])
 
     def encode(
         self, conn: Connection, audit: AuditWriter, batch: list[Prepared], action: str

@@ -27,8 +27,8 @@ from mled.service.staging import stage_is_full, write_staged
 from mled.store.sql import experiments as rows
 from mled.store.sql import projects as project_rows
 from mled.store.sql import users as user_rows
-from mled.store.sql.driver import pipelined
 from mled.store.sql.experiments import ExperimentKey
+from mled.store.sql.new_experiments import insert_new_experiments
 from mled.store.sql.staged import is_staged, oldest_staged, stage
 from mled.validation import (
     check_nesting,
@@ -94,17 +94,16 @@ class ExperimentService:
             replayed = self._replayed(conn, spec, prepared.public_id)
             if replayed is not None:
                 return rows.load_experiments(conn, [replayed])[0]
-            if direct:
-                (written,) = importer.write(conn, audit, [prepared], "experiment.create")
-                # Built from the values just written rather than read back: the same entity,
-                # without the queries (tests/service/test_create_readback.py compares the two).
-                return rows.written_experiment(written.row, written.names, written.summary)
-            oldest = oldest_staged(conn)
+            oldest = None if direct else oldest_staged(conn)
             (new,) = importer.encode(conn, audit, [prepared], "experiment.create")
-            with pipelined(conn):
+            if direct:
+                insert_new_experiments(conn, [new.rows])
+            else:
                 stage(conn, new.rows)
-            if stage_is_full(oldest, new.rows.audit_seq):
-                write_staged(conn)
+                if stage_is_full(oldest, new.rows.audit_seq):
+                    write_staged(conn)
+            # Built from the values just written or staged rather than read back: the same
+            # entity, without the queries (tests/service/test_create_readback.py compares them).
             return rows.written_experiment(new.rows.row, new.names, new.rows.summary)
 
         return self._ctx.write(run, staged_first=direct)

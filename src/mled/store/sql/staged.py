@@ -20,7 +20,7 @@ from sqlalchemy import Connection, delete, select
 
 from mled.errors import StoreUnavailable
 from mled.store.sql.codec import EncodedChunk
-from mled.store.sql.driver import fetch_rows
+from mled.store.sql.driver import fetch_rows, pipelined
 from mled.store.sql.keys import insert_rows
 from mled.store.sql.new_experiments import NewExperimentRows
 from mled.store.sql.tables import staged_experiments
@@ -30,14 +30,16 @@ _encode_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encod
 
 
 def stage(conn: Connection, rows: NewExperimentRows) -> None:
-    """Keep ``rows`` as one staged row, in this transaction."""
+    """Keep ``rows`` as one staged row, in this transaction (on PostgreSQL sent without
+    waiting for the answer: an error is raised at the latest when the transaction ends)."""
     document, data = encode_staged(rows)
-    insert_rows(
-        conn,
-        staged_experiments,
-        _COLUMNS,
-        [(rows.audit_seq, rows.row["public_id"], document, data)],
-    )
+    with pipelined(conn):
+        insert_rows(
+            conn,
+            staged_experiments,
+            _COLUMNS,
+            [(rows.audit_seq, rows.row["public_id"], document, data)],
+        )
 
 
 def has_staged(conn: Connection) -> bool:
@@ -145,6 +147,7 @@ def decode_staged(document: str, data: bytes) -> NewExperimentRows:
 
 
 def _tuple(values: list[Any]) -> Any:
+    """A JSON array back as the tuple it was (typed Any: its shape is the encoder's)."""
     return tuple(values)
 
 
