@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
 from mled.errors import InvalidInput, InvalidTrackingUri, StoreUnavailable
+from mled.store.sql.driver import execute
 
 T = TypeVar("T")
 
@@ -77,7 +78,9 @@ def _sqlite_engine(path: str) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         write = conn.get_execution_options().get(WRITE_OPTION, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        # Straight to the driver: every transaction starts here, and exec_driver_sql's
+        # execution context and result cost more than SQLite spends on the statement.
+        execute(conn, "BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
 

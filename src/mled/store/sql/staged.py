@@ -4,6 +4,10 @@ A staged experiment is a :class:`NewExperimentRows` stored as a JSON ``document`
 value that is not bytes) and a ``data`` blob (the metric chunks' arrays and the packed metric
 summaries, one after the other, sized by the document). JSON keeps non-finite floats
 (``NaN``, ``Infinity``) and floats' exact values; nothing in a staged row is executable.
+Documents are written and read by orjson (several times as fast as ``json``, which costs a
+creation call about a tenth of a millisecond each way), except where orjson would not give
+back what ``json`` gives: a document holding a non-finite float (orjson writes ``null``) or a
+value orjson refuses is written, and then read, by ``json``.
 
 Example:
     >>> stage(conn, rows)  # doctest: +SKIP
@@ -14,8 +18,10 @@ Example:
 from __future__ import annotations
 
 import json
+from math import isfinite
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, delete, select
 
 from mled.errors import StoreUnavailable
@@ -27,6 +33,8 @@ from mled.store.sql.tables import staged_experiments
 
 _COLUMNS = ("seq", "public_id", "document", "data")
 _encode_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_orjson_dumps = orjson.dumps
+_orjson_loads = orjson.loads
 
 
 def stage(conn: Connection, rows: NewExperimentRows) -> None:
@@ -114,12 +122,46 @@ def encode_staged(rows: NewExperimentRows) -> tuple[str, bytes]:
         chunks,
         [params_doc, tags_doc, metric_keys],
     ]
-    return _encode_json(document), b"".join(blobs)
+    return _dumps(document, _all_finite(rows)), b"".join(blobs)
+
+
+def _all_finite(rows: NewExperimentRows) -> bool:
+    """Whether every float among ``rows``' values is finite (answered by their sum, which is
+    finite only if they all are; a sum that overflows answers no, which costs only speed)."""
+    total = 0.0
+    for values in (rows.row.values(), *rows.params, *rows.metrics):
+        for value in values:
+            if type(value) is float:
+                total += value
+    return isfinite(total)
+
+
+def _dumps(document: list[Any], finite: bool) -> str:
+    """``document`` as JSON: by orjson if its floats are all ``finite`` and orjson takes every
+    value (not an integer beyond 64 bits, a subclass of float, a lone surrogate), else by
+    ``json``."""
+    if finite:
+        try:
+            return _orjson_dumps(document).decode()
+        except orjson.JSONEncodeError:
+            pass
+    return _encode_json(document)
+
+
+def _loads(document: str) -> Any:
+    """The value of a staged document: orjson reads every document :func:`_dumps` wrote with
+    it exactly as ``json`` would; the ``NaN`` and ``Infinity`` of the others it refuses.
+    (The integers of a document are keys, steps, counts and sequence numbers, all within 64
+    bits, which orjson would otherwise read as floats.)"""
+    try:
+        return _orjson_loads(document)
+    except orjson.JSONDecodeError:
+        return json.loads(document)
 
 
 def decode_staged(document: str, data: bytes) -> NewExperimentRows:
     """The :class:`NewExperimentRows` :func:`encode_staged` stored as ``document`` and ``data``."""
-    seq, row, params, tags, metrics, chunks, summary = json.loads(document)
+    seq, row, params, tags, metrics, chunks, summary = _loads(document)
     blob = _Reader(data)
     decoded = []
     for first_step, last_step, count, digest, n_steps, n_times, n_values in chunks:
