@@ -20,13 +20,15 @@ import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import BindParameter, Connection, Select, bindparam, select
+from sqlalchemy import Connection, Dialect, Select, Table, select
 
 from mled.entities import Experiment
+from mled.store.sql.driver import fetch_rows
 from mled.store.sql.frozen import frozen_builder
+from mled.store.sql.keys import placeholder
 from mled.store.sql.summaries import (
     SummaryValues,
     decode_document,
@@ -62,7 +64,6 @@ def chunks(items: Sequence[int]) -> Iterable[Sequence[int]]:
         yield items[i : i + IN_CHUNK]
 
 
-_IDS: BindParameter[Any] = bindparam("ids", expanding=True)
 _E = experiments.c
 # Names of projects, owners, parents and originals are looked up once per load rather than
 # joined into every row: a few distinct keys, and the joins were a third of the row query.
@@ -92,35 +93,55 @@ _SUMMARY_COLUMNS = (
 _CAPTURE_COLUMNS = (_E.source, _E.command, _E.environment)
 
 
-@cache
-def _base_select(light: bool) -> Select[Any]:
+def _experiment_rows(light: bool) -> Select[Any]:
     columns: tuple[Any, ...] = (*_LIGHT_COLUMNS, *_SUMMARY_COLUMNS)
     if not light:
         columns = (*columns, *_CAPTURE_COLUMNS)
-    return (
-        select(*columns)
-        .outerjoin_from(
-            experiments,
-            experiment_summaries,
-            experiment_summaries.c.experiment_id == _E.id,
-        )
-        .where(_E.id.in_(_IDS))
+    return select(*columns).outerjoin_from(
+        experiments,
+        experiment_summaries,
+        experiment_summaries.c.experiment_id == _E.id,
     )
 
 
-_NAMES = {
-    "project": select(projects.c.id, projects.c.name).where(projects.c.id.in_(_IDS)),
-    "user": select(users.c.id, users.c.username).where(users.c.id.in_(_IDS)),
-    "experiment": select(_E.id, _E.public_id).where(_E.id.in_(_IDS)),
+_BY_IDS: dict[str, tuple[Select[Any], Table]] = {
+    "light": (_experiment_rows(True), experiments),
+    "full": (_experiment_rows(False), experiments),
+    "project": (select(projects.c.id, projects.c.name), projects),
+    "user": (select(users.c.id, users.c.username), users),
+    "experiment": (select(_E.id, _E.public_id), experiments),
 }
+"""What a load selects by ID: each statement's rows, and the table whose ``id`` is chosen."""
+
+
+def _fetch_by_ids(conn: Connection, kind: str, ids: Sequence[int]) -> list[tuple[Any, ...]]:
+    """The rows of the ``kind`` statement of ``_BY_IDS`` for ``ids``, ``IN_CHUNK`` at a time,
+    sent straight to the driver (:mod:`mled.store.sql.driver`).
+
+    Through SQLAlchemy, an ``IN`` of expanding bound parameters is rendered again at every
+    execution: loading 4,500 experiments spent 29-35 ms there instead of 17-18 ms.
+    """
+    rows: list[tuple[Any, ...]] = []
+    for part in chunks(ids):
+        rows.extend(fetch_rows(conn, _by_ids_sql(conn.dialect, kind, len(part)), part))
+    return rows
+
+
+@lru_cache(maxsize=128)
+def _by_ids_sql(dialect: Dialect, kind: str, count: int) -> str:
+    """The ``kind`` statement restricted to ``count`` IDs, as the driver's SQL with
+    positional parameters (only names are written in; the IDs are bound)."""
+    stmt, table = _BY_IDS[kind]
+    quote = dialect.identifier_preparer.quote
+    marks = ", ".join(placeholder(dialect) for _ in range(count))
+    return f"{stmt.compile(dialect=dialect)} WHERE {quote(table.name)}.id IN ({marks})"
 
 
 def _names(conn: Connection, kind: str, keys: set[Any]) -> dict[Any, Any]:
     """{key: name} of the projects, users or experiments (public IDs) with ``keys``."""
     keys.discard(None)
     out: dict[Any, Any] = {None: None}
-    for part in chunks(sorted(keys)):
-        out.update(fetch_plain(conn, _NAMES[kind], {"ids": list(part)}))
+    out.update(_fetch_by_ids(conn, kind, sorted(keys)))
     return out
 
 
@@ -190,9 +211,7 @@ def _collector_paused(pause: bool) -> Iterator[None]:
 
 
 def _load(conn: Connection, pks: Sequence[int], light: bool) -> list[Experiment]:
-    rows = []
-    for part in chunks(list(dict.fromkeys(pks))):
-        rows.extend(fetch_plain(conn, _base_select(light), {"ids": list(part)}))
+    rows = _fetch_by_ids(conn, "light" if light else "full", list(dict.fromkeys(pks)))
     projects_ = _names(conn, "project", {r[2] for r in rows})
     owners = _names(conn, "user", {r[5] for r in rows})
     origins = _names(conn, "experiment", {r[10] for r in rows} | {r[14] for r in rows})
