@@ -7,6 +7,8 @@ import time
 import uuid
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mled import ids
 from mled.ids import id_prefix_pattern, is_full_id, new_id
@@ -79,9 +81,21 @@ def test_ids_from_concurrent_threads_are_unique() -> None:
         ("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5g", False),
         ("0190a1b-2c3d4-7e5f-8a9b-0c1d2e3f4a5b", False),
         ("", False),
+        ("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b\n-", False),
+        ("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5٣", False),  # a non-ASCII digit
     ],
 )
 def test_is_full_id(text: str, expected: bool) -> None:
+    assert is_full_id(text) is expected
+
+
+@given(st.uuids().map(str) | st.text(alphabet="0123456789abcdefABCDEF-xg ٣\n", max_size=40))
+def test_is_full_id_is_exactly_a_hyphenated_uuid(text: str) -> None:
+    t = text.strip().lower()
+    groups = t.split("-")
+    expected = [len(g) for g in groups] == [8, 4, 4, 4, 12] and all(
+        c in "0123456789abcdef" for g in groups for c in g
+    )
     assert is_full_id(text) is expected
 
 

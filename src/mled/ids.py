@@ -9,6 +9,7 @@ Example:
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 
@@ -47,9 +48,15 @@ def id_prefix_pattern(prefix: str) -> str:
     return prefix.strip().lower()
 
 
+_FULL_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def is_full_id(text: str) -> bool:
-    """True when ``text`` has the shape of a complete hyphenated UUID."""
-    t = text.strip().lower()
-    if len(t) != 36 or [i for i, c in enumerate(t) if c == "-"] != [8, 13, 18, 23]:
-        return False
-    return all(c in "0123456789abcdef" for c in t.replace("-", ""))
+    """True when ``text`` has the shape of a complete hyphenated UUID (any case, surrounding
+    whitespace ignored).
+
+    Example:
+        >>> is_full_id(" 0192F1A0-0000-7000-8000-000000000000 "), is_full_id("0192f1a0")
+        (True, False)
+    """
+    return _FULL_ID.fullmatch(text.strip().lower()) is not None

@@ -94,8 +94,11 @@ def prepare(spec: NewExperiment) -> Prepared:
     validate_new_experiment(spec)
     encoded = [(validate_key(k, "param"), *encode_param(v)) for k, v in spec.params.items()]
     tag_values = {validate_key(k, "tag"): validate_tag_value(k, v) for k, v in spec.tags.items()}
-    public_id = new_id() if spec.id is None else spec.id.strip().lower()
-    if not is_full_id(public_id):
+    if spec.id is None:
+        public_id = new_id()
+    elif is_full_id(spec.id):
+        public_id = spec.id.strip().lower()
+    else:
         raise InvalidInput(f"{spec.id!r} is not a UUID", hint="Use mled.ids.new_id() or omit it.")
     return Prepared(spec, public_id, encoded, tag_values, encode_batch(spec.metrics))
 
