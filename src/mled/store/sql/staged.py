@@ -29,12 +29,12 @@ from mled.store.sql.codec import EncodedChunk
 from mled.store.sql.driver import fetch_rows, pipelined
 from mled.store.sql.keys import insert_rows
 from mled.store.sql.new_experiments import NewExperimentRows
+from mled.store.sql.summaries import decode_int64_document
 from mled.store.sql.tables import staged_experiments
 
 _COLUMNS = ("seq", "public_id", "document", "data")
 _encode_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _orjson_dumps = orjson.dumps
-_orjson_loads = orjson.loads
 
 
 def stage(conn: Connection, rows: NewExperimentRows) -> None:
@@ -148,20 +148,10 @@ def _dumps(document: list[Any], finite: bool) -> str:
     return _encode_json(document)
 
 
-def _loads(document: str) -> Any:
-    """The value of a staged document: orjson reads every document :func:`_dumps` wrote with
-    it exactly as ``json`` would; the ``NaN`` and ``Infinity`` of the others it refuses.
-    (The integers of a document are keys, steps, counts and sequence numbers, all within 64
-    bits, which orjson would otherwise read as floats.)"""
-    try:
-        return _orjson_loads(document)
-    except orjson.JSONDecodeError:
-        return json.loads(document)
-
-
 def decode_staged(document: str, data: bytes) -> NewExperimentRows:
     """The :class:`NewExperimentRows` :func:`encode_staged` stored as ``document`` and ``data``."""
-    seq, row, params, tags, metrics, chunks, summary = _loads(document)
+    # Its integers are keys, steps, counts and sequence numbers, all within 64 bits.
+    seq, row, params, tags, metrics, chunks, summary = decode_int64_document(document)
     blob = _Reader(data)
     decoded = []
     for first_step, last_step, count, digest, n_steps, n_times, n_values in chunks:

@@ -185,11 +185,23 @@ def decode_tags(text: str) -> dict[str, str]:
         >>> decode_tags('{"team":"nlp","x":"\\ud800"}') == {"team": "nlp", "x": "\ud800"}
         True
     """
-    try:
-        value: dict[str, str] = _orjson_loads(text)
-    except orjson.JSONDecodeError:
-        value = _json_loads(text)
+    value: dict[str, str] = decode_int64_document(text)
     return value
+
+
+def decode_int64_document(text: str) -> Any:
+    """``json.loads(text)`` for a document whose integers all fit in 64 bits: orjson, or
+    ``json`` for what orjson refuses (``NaN``/``Infinity``, lone surrogates, deep nesting).
+    ``decode_document`` without its search for huge numbers.
+
+    Example:
+        >>> decode_int64_document('[1,NaN,"a"]')
+        [1, nan, 'a']
+    """
+    try:
+        return _orjson_loads(text)
+    except orjson.JSONDecodeError:
+        return _json_loads(text)
 
 
 def _holds_huge_float(values: Iterable[Any]) -> bool:
