@@ -364,3 +364,74 @@ def test_downgrading_0004_refuses_to_drop_staged_experiments(
     _migrate(engine, "downgrade", "0003")
     with engine.connect() as conn:
         assert current_revision(conn) == "0003"
+
+
+METRIC_QUERIES = {
+    "metrics.loss.min < 0.2": ["r1"],
+    "metrics.loss.max >= 1": ["r1", "r0"],  # newest first
+    "metrics.loss.count = 3": ["r1"],
+    "metrics.loss < 0.5 order by metrics.loss.max desc": ["r1", "r2"],
+}
+OLD_METRIC_INDEX = "ix_metrics_key_last_experiment_id"
+NEW_METRIC_INDEX = "ix_metrics_key_last_experiment_id_min_max_count"
+
+
+def _metric_searches(uri: str) -> dict[str, list[str]]:
+    store = SqlStore.open(uri)
+    try:
+        search = Services.for_user(store, "alice").search.search
+        return {q: [e.name for e in search(q).items] for q in METRIC_QUERIES}
+    finally:
+        store.close()
+
+
+def _metric_index_state(engine: Engine) -> tuple[dict[str, list[str]], set[str]]:
+    """The metrics value index's name and columns, and (SQLite) which metrics value index
+    has planner statistics."""
+    indexes = {
+        i["name"]: [str(c) for c in i["column_names"]]
+        for i in inspect(engine).get_indexes("metrics")
+        if i["name"] and "last" in i["name"]
+    }
+    if engine.dialect.name != "sqlite":
+        return indexes, set()
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT idx FROM sqlite_stat1 WHERE tbl = 'metrics'").all()
+    return indexes, {str(r[0]) for r in rows if "last" in str(r[0])}
+
+
+def test_0005_puts_min_max_and_count_in_the_metric_index_and_keeps_its_statistics(
+    empty_uri: str, engine: Engine
+) -> None:
+    """Searches on metric extremes and counts answer the same at 0004 and after 0005, and a
+    SQLite store that had statistics has them for whichever index it now has."""
+    store = SqlStore.open(empty_uri)
+    services = Services.for_user(store, "alice")
+    for name, values in [("r0", [2.0, 1.0]), ("r1", [3.0, 0.1, 0.3]), ("r2", [0.4])]:
+        steps = list(range(len(values)))
+        metrics = {"loss": (steps, [1.7e9 + s for s in steps], values)}
+        services.experiments.create(NewExperiment(project="p", name=name, metrics=metrics))
+    services.experiments.list()  # writes the staged experiments: 0004 refuses to drop them
+    store.close()
+    if engine.dialect.name == "sqlite":
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+    assert _metric_searches(empty_uri) == METRIC_QUERIES
+    new_state = ({NEW_METRIC_INDEX: ["key", "last", "experiment_id", "min", "max", "count"]},)
+    sqlite = engine.dialect.name == "sqlite"
+    assert _metric_index_state(engine) == (*new_state, {NEW_METRIC_INDEX} if sqlite else set())
+
+    _migrate(engine, "downgrade", "0004")
+    old = {OLD_METRIC_INDEX: ["key", "last", "experiment_id"]}
+    assert _metric_index_state(engine) == (old, {OLD_METRIC_INDEX} if sqlite else set())
+    with engine.connect() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": HEAD_REVISION})
+        conn.commit()
+    assert _metric_searches(empty_uri) == METRIC_QUERIES  # the same answers from the old index
+    with engine.connect() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0004'"))
+        conn.commit()
+
+    upgrade(engine)
+    assert _metric_index_state(engine) == (*new_state, {NEW_METRIC_INDEX} if sqlite else set())
+    assert _metric_searches(empty_uri) == METRIC_QUERIES

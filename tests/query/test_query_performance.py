@@ -26,6 +26,7 @@ from mled.query.parser import parse_query
 from mled.store.sql.tables import metadata
 
 EXPERIMENTS = 20_000
+METRIC_INDEX = "ix_metrics_key_last_experiment_id_min_max_count"
 Q1 = "metrics.m0 > 0.5 and params.p3 = 'a' order by metrics.m1 desc limit 100"
 
 pytestmark = pytest.mark.slow
@@ -141,7 +142,7 @@ def test_q1_walks_the_sort_index_in_windows_that_seek_it(big: Engine) -> None:
     (lane,) = search.walk.lanes
     for cursor in (None, (0.75, None, False), (0.75, ((0.75,), 1234), False)):
         plan = _plan(big, search.walk.window(lane, cursor, 202))
-        assert any("USING COVERING INDEX ix_metrics_key_last_experiment_id" in s for s in plan)
+        assert any(f"USING COVERING INDEX {METRIC_INDEX}" in s for s in plan)
         assert_seeks_in_index_order(plan)
     assert_walk_is_the_plan(big, search)
 
@@ -258,3 +259,16 @@ def test_tag_prefix_patterns_seek_a_range_of_the_tag_index(
     assert any(seek in step for step in plan), plan
     # Literal text then `%` alone is answered by the index (its entries hold the prefix).
     assert any(f"COVERING INDEX {TAG_INDEX}" in step for step in plan) == exact, plan
+
+
+@pytest.mark.parametrize("condition", ["max < 0.1", "min >= 0.5", "count > 3"])
+def test_the_metric_index_alone_answers_filters_on_extremes_and_counts(
+    big: Engine, condition: str
+) -> None:
+    """min, max and count are in the metric's value index, so the metric rows matching
+    ``metrics.m0.max < 0.1`` (the condition the compiler joins, or probes per experiment)
+    are found without reading each row from the table."""
+    sql = f"SELECT experiment_id FROM metrics WHERE key = 'm0' AND {condition}"
+    with big.connect() as conn:
+        plan = [row[3] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql)]
+    assert plan == [f"SEARCH metrics USING COVERING INDEX {METRIC_INDEX} (key=?)"]

@@ -6,7 +6,7 @@ A store whose schema is older than this MLED is refused when opened, with a hint
 Example:
     $ mled db status --store sqlite:////data/mled.db
     $ mled db upgrade --store sqlite:////data/mled.db
-    upgraded sqlite:////data/mled.db: 0001 -> 0004
+    upgraded sqlite:////data/mled.db: 0001 -> 0005
 """
 
 from __future__ import annotations

@@ -6,4 +6,4 @@ checks that upgrading an empty database yields exactly the tables of ``mled.stor
 
 from __future__ import annotations
 
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
