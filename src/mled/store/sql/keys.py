@@ -230,6 +230,9 @@ def placeholder(dialect: Dialect) -> str:
     return "?" if dialect.paramstyle == "qmark" else "%s"
 
 
+_LARGEST_KEY = f"SELECT max(id) FROM {experiments.name}"
+
+
 def size_estimate(conn: Connection) -> int:
     """About how many experiments the store holds: the largest key (one index lookup, where a
     count would read every row; deleted experiments still count).
@@ -243,9 +246,6 @@ def size_estimate(conn: Connection) -> int:
     """
     ((largest,),) = fetch_rows(conn, _LARGEST_KEY)
     return int(largest or 0)
-
-
-_LARGEST_KEY = f"SELECT max(id) FROM {experiments.name}"
 
 
 def planner_sorts_filtered_pages(conn: Connection) -> bool:

@@ -150,7 +150,8 @@ metrics = Table(
     Column("last_timestamp", Double, nullable=False),
     # min, max and count ride along (migration 0005) so that filters on them read this index
     # alone: at 100,000 experiments, every match of ``metrics.m0.max < 0.1`` 451 -> 51 ms of
-    # SQL, ``metrics.m0.count > 3`` 305 -> 20 ms, for 3-4% of creation throughput.
+    # SQL, ``metrics.m0.count > 3`` 305 -> 20 ms. Creation cost 3-4% in one trial and nothing
+    # above the noise in another (docs/benchmarks.md).
     Index(None, "key", "last", "experiment_id", "min", "max", "count"),
     sqlite_with_rowid=False,
 )
