@@ -502,7 +502,7 @@ def test_a_selective_filter_hands_the_page_to_the_planner(
     [
         ("metrics.acc > 0.5", 5, True, ["walk"]),  # the newest experiments hold the page
         ("metrics.acc > 0.5", 5, False, ["plan"]),  # PostgreSQL: its planner does the same
-        ("metrics.acc > 0.5", 1_000, True, ["plan"]),  # too large a page (NEWEST_PAGE_MAX)
+        ("metrics.acc > 0.5", 1_000, True, ["plan"]),  # a large page, the store's size unknown
         ("metrics.acc > 0.5 order by created desc", 5, True, ["plan"]),  # a sort key
         ("", 5, True, ["plan"]),  # no filter: the plan already reads the newest first
     ],
@@ -520,6 +520,38 @@ def test_a_filter_with_no_sort_key_walks_the_experiments_newest_first(
     with engine.connect() as conn:
         ids, ran = _counted_fetch(conn, query, data.project_ids, limit, walk_newest=walk_newest)
     assert ids == oracle(data, query, NOW)[:limit]
+    assert ran == kinds
+
+
+@pytest.mark.parametrize(
+    ("text", "experiments", "kinds"),
+    [
+        # In a store this large, walking beats the plan at any rate the filter passes: past
+        # the first window, the walk reads every experiment (then the plan adds none).
+        ("metrics.acc > 0.5", 10**8, ["walk", "walk", "plan"]),
+        # In a smaller one (least_hit_rate 28%), a filter that passes none of the first
+        # window: the page's own statement is run from its start.
+        ("metrics.acc > 1e9", 30_000, ["walk", "plan"]),
+        ("status != 'failed'", 10**8, ["plan"]),  # columns of experiments: read newest first
+    ],
+)
+def test_a_large_page_walks_newest_first_only_while_enough_experiments_pass(
+    engine: Engine,
+    datasets: tuple[Loaded, Loaded],
+    text: str,
+    experiments: int,
+    kinds: list[str],
+) -> None:
+    """A page larger than NEWEST_PAGE_MAX measures the filter's rate in a first window and
+    goes on walking only above least_hit_rate (mled.query.walk)."""
+    data = datasets[1]
+    query = parse_query(text)
+    expected = oracle(data, query, NOW)
+    with engine.connect() as conn:
+        ids, ran = _counted_fetch(
+            conn, query, data.project_ids, 1_000, first_window=16, experiments=experiments
+        )
+    assert ids == expected[:1_000]
     assert ran == kinds
 
 

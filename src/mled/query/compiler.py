@@ -269,7 +269,14 @@ class CompiledSearch:
             or not self.walk.worth_it(experiments, want, walk_newest=walk_newest)
         ):
             return list(run(self.statement))
-        return fetch_walked(self.walk, run, want=want, first_window=first_window, budget=budget)
+        return fetch_walked(
+            self.walk,
+            run,
+            want=want,
+            first_window=first_window,
+            budget=budget,
+            experiments=experiments,
+        )
 
     def next_page_token(self, row: Sequence[Any]) -> str:
         """Token of the page that starts after ``row`` (the last row of the current page).
