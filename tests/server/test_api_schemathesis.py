@@ -40,6 +40,7 @@ SEED = os.environ.get("MLED_FUZZ_SEED", "20260101")
 # its 10-minute budget on 2-core machines, at 6 about 80 s.
 EXAMPLES = os.environ.get("MLED_FUZZ_EXAMPLES", "6")
 PASSWORD = "fuzzing passphrase"
+WORK_ON_AN_EXPERIMENT = re.compile(r"/api/v1/experiments/[0-9a-f-]{36}/(params|tags|metrics|end)")
 EXCLUDED_CHECKS: list[str] = []
 CONFIG = """\
 hooks = "mled_schemathesis_hooks"
@@ -105,3 +106,7 @@ def test_fuzzing_finds_no_failure(store_uri: str, tmp_path: Path) -> None:
     assert result.returncode == 0, output[-15_000:]
     assert not server.log.server_errors(), server.log.server_errors()[:20]
     assert len(server.log.entries) >= MIN_REQUESTS, output[-3_000:]
+    # The stateful phase follows the description's links (mled.server.links): it works on
+    # experiments the run created, which no guessed ID would reach.
+    worked_on = [e for e in server.log.entries if WORK_ON_AN_EXPERIMENT.fullmatch(e[1])]
+    assert any(status < 300 for method, _, status in worked_on if method == "POST"), worked_on

@@ -94,6 +94,11 @@ experiments (a tag's value, its ``!=``, an ``ilike``) took 35-48 ms walked for a
 75%; at 8% a page of 1,000 took 75-88 ms walked against 57 ms planned, and at 25% a page
 of 10,000 500-570 against 350-450 ms. Walking wins above a rate of about
 ``sqrt(want / (NEWEST_ROW_WORTH * experiments))``: 15% and 48% for those pages."""
+NEWEST_LEAST_RATE_MAX = 0.3
+"""A large page does not walk at all when it would need more than this share to pass: the
+walk would gain little (a fifth for ``tags.t0 != 'vision'``, 75%, pages of 10,000), and its
+first window costs the selective filters (q4 of the search benchmark, 5%, pages of 10,000:
+3-16 ms more, medians of 20 alternated searches, on a store not wholly in the page cache)."""
 
 _EXPERIMENTS = experiments.alias("walk_e")
 _METRICS = metrics.alias("walk_m")
@@ -304,7 +309,7 @@ class IndexWalk:
             if want > NEWEST_PAGE_MAX and (
                 not self.tests  # on columns of experiments: the plan reads newest first too
                 or experiments is None
-                or least_hit_rate(want, experiments) >= 1.0
+                or least_hit_rate(want, experiments) > NEWEST_LEAST_RATE_MAX
             ):
                 return False
         return not self.filtered or experiments is None or experiments > WALK_ABOVE

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -16,6 +17,7 @@ import mled
 from mled.server.api import ROUTERS
 from mled.server.errors import install_error_handlers
 from mled.server.limits import BodySizeLimit
+from mled.server.links import add_links
 from mled.server.settings import ServerSettings
 from mled.server.streams import is_blob_upload
 from mled.store.sql.store import SqlStore
@@ -47,8 +49,21 @@ def create_app(settings: ServerSettings) -> FastAPI:
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
+    _describe_links(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, exempt=is_blob_upload)
     return app
+
+
+def _describe_links(app: FastAPI) -> None:
+    """Generate the OpenAPI description with its links (:mod:`mled.server.links`)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = add_links(generate(), API_PREFIX)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override
 
 
 def create_app_from_env() -> FastAPI:
