@@ -3,9 +3,8 @@
 ``POST /experiments`` answers with the new experiment, whose ``id`` is the ``experiment_id``
 of every operation on one experiment; a new project's ``name``, a new user's ``username`` and
 a new token's ``id`` are likewise the path parameters of the operations on them. The links
-say so in the API description, so client generators and readers see the sequence, and the
-API fuzzer's stateful phase (schemathesis) follows them: it creates an experiment, then logs
-params, tags and metrics to it and ends it, instead of guessing IDs that do not exist.
+say so in the API description, for client generators and readers. (The API fuzzer's stateful
+phase follows them; schemathesis also infers the same chains from the schemas by itself.)
 
 They are added to the generated description afterwards, by method and path, because a route
 does not know the prefix the app mounts it under, nor the operation IDs FastAPI derives.
