@@ -98,7 +98,7 @@ NEWEST_LEAST_RATE_MAX = 0.3
 """A large page does not walk at all when it would need more than this share to pass: the
 walk would gain little (a fifth for ``tags.t0 != 'vision'``, 75%, pages of 10,000), and its
 first window costs the selective filters (q4 of the search benchmark, 5%, pages of 10,000:
-3-16 ms more, medians of 20 alternated searches, on a store not wholly in the page cache)."""
+1.5 ms more on the median, 4 ms on the fastest, of 30 alternated searches, twice)."""
 
 _EXPERIMENTS = experiments.alias("walk_e")
 _METRICS = metrics.alias("walk_m")
