@@ -25,7 +25,9 @@ no further rows (the rest sort last: no such key, or a NaN metric), when equal n
 a whole window (their order among themselves is their text, which the index does not hold),
 or when a text lane meets a value its 200-character prefix does not hold whole (whose order
 only the full text decides), the ordinary statement finishes the page from the last row
-walked. Either way the rows are exactly those of the ordinary statement, in the same order.
+walked (a newest-first walk given up after its first window runs the page's own statement
+from the page's start instead: the planner plans it better). Either way the rows are exactly
+those of the ordinary statement, in the same order.
 
 Example:
     >>> from sqlalchemy import select, true
