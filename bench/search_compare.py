@@ -148,7 +148,7 @@ def compare_search(p: dict[str, Any], mled: Result, mlflow: Result | None) -> li
                 Target(">= 5,000/s", lambda r: r.mled is not None and r.mled.median >= 5000)
                 if sqlite
                 else None,
-                note="ExperimentService.import_many, 1,000 experiments per transaction, one "
+                note="ExperimentService.import_many, 5,000 experiments per transaction, one "
                 "audit event per experiment; includes validation and encoding.",
             )
         )

@@ -58,8 +58,14 @@ if TYPE_CHECKING:
     from mled.service.context import ServiceContext
     from mled.service.experiments import ExperimentService
 
-DEFAULT_BATCH = 1_000
-"""Experiments written per transaction."""
+DEFAULT_BATCH = 5_000
+"""Experiments written per transaction.
+
+Each SQLite commit writes every index page the batch touched to the WAL, and a checkpoint
+copies them back; at 100,000 experiments a batch's rows land all over the indexes, so larger
+batches write each page fewer times: 100,000 imported at 1,655-1,916/s in batches of 1,000,
+2,211-2,402/s in batches of 5,000 (2,080/s in batches of 10,000; PostgreSQL the same for
+both). A batch holds SQLite's write lock about two seconds on a slow machine."""
 MAX_BATCH = 10_000
 
 
