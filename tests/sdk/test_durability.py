@@ -64,9 +64,12 @@ def test_experiments_created_before_sigkill_are_all_found(
     assert proc.stdout is not None
     acknowledged = [proc.stdout.readline().strip() for _ in range(400)]
     proc.send_signal(signal.SIGKILL)
-    # The child goes on between the 400th line and the signal: what it printed meanwhile,
-    # still in the pipe, was acknowledged too.
-    rest, _ = proc.communicate(timeout=TIMEOUT)
+    # The child goes on between the 400th line and the signal: what it printed meanwhile was
+    # acknowledged too. Read it through proc.stdout itself, not communicate(): readline() may
+    # already hold those lines in its buffer, and communicate() reads the pipe underneath it
+    # when stderr is a pipe too (two acknowledged IDs were missed that way).
+    rest = proc.stdout.read()
+    proc.communicate(timeout=TIMEOUT)
     assert proc.returncode == -signal.SIGKILL
     assert all(acknowledged), acknowledged[-1]
     acknowledged += rest.split()
