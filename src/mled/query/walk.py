@@ -27,8 +27,8 @@ or when a text lane meets a value its 200-character prefix does not hold whole (
 only the full text decides), the ordinary statement finishes the page from the last row
 walked (a page larger than ``NEWEST_PAGE_MAX`` walked newest first and given up after its
 first window runs the page's own statement from the page's start instead: the planner plans
-it better). Either way the rows are exactly
-those of the ordinary statement, in the same order.
+it better). Either way the rows are exactly those of the ordinary statement, in the same
+order.
 
 Example:
     >>> from sqlalchemy import select, true
@@ -306,16 +306,20 @@ class IndexWalk:
         """Whether to walk for ``want`` rows in a store of about ``experiments`` experiments
         (None: unknown); ``walk_newest=False`` never walks the ``newest`` lane (for a
         database whose planner reads an unsorted filtered page newest first itself)."""
-        if self.lanes[0].kind == "newest":
-            if not walk_newest:
-                return False
-            if want > NEWEST_PAGE_MAX and (
-                not self.tests  # on columns of experiments: the plan reads newest first too
-                or experiments is None
-                or least_hit_rate(want, experiments) > NEWEST_LEAST_RATE_MAX
-            ):
-                return False
+        if self.lanes[0].kind == "newest" and not walk_newest:
+            return False
+        if self.large_newest_page(want) and (
+            not self.tests  # on columns of experiments: the plan reads newest first too
+            or experiments is None
+            or least_hit_rate(want, experiments) > NEWEST_LEAST_RATE_MAX
+        ):
+            return False
         return not self.filtered or experiments is None or experiments > WALK_ABOVE
+
+    def large_newest_page(self, want: int) -> bool:
+        """Whether ``want`` rows walked newest first are more than ``NEWEST_PAGE_MAX``: such a
+        page walks only while enough experiments pass (:func:`least_hit_rate`)."""
+        return self.lanes[0].kind == "newest" and want > NEWEST_PAGE_MAX
 
     def window(self, lane: Lane, cursor: Cursor | None, size: int) -> Select[Any]:
         """The next ``size`` rows of ``lane`` after ``cursor``, in the index's order:
@@ -402,7 +406,7 @@ def fetch_walked(
             cursor = (lane.group_of(runs[-1][0]), None, False)
         estimate = int((want - len(found)) * scanned / max(hits, 1) * WALK_ROW_COST) + 1
         if scanned + estimate > limit:
-            if lane.kind == "newest" and scanned == size and want > NEWEST_PAGE_MAX:
+            if walk.large_newest_page(want) and scanned == size:
                 # A large page given up after one window: its own statement, with no position
                 # to start after, is planned better (57 against 65 ms, 8% passing). A small
                 # page is not: `metrics.m0 > 0.999 limit 100` 15-18 ms from the position, 23
@@ -432,7 +436,7 @@ def _window_and_limit(
     A page larger than ``NEWEST_PAGE_MAX`` walked newest first reads a first window of
     ``first_window`` rows, which measures how many pass the filter, and goes on only while
     that rate is at least :func:`least_hit_rate`."""
-    if walk.lanes[0].kind == "newest" and want > NEWEST_PAGE_MAX:
+    if walk.large_newest_page(want):
         rate = least_hit_rate(want, experiments or want)
         return first_window, max(first_window, int(want / rate))
     return max(first_window, 2 * want), max(budget, 20 * want)

@@ -65,7 +65,8 @@ Each SQLite commit writes every index page the batch touched to the WAL, and a c
 copies them back; at 100,000 experiments a batch's rows land all over the indexes, so larger
 batches write each page fewer times: 100,000 imported at 1,655-1,916/s in batches of 1,000,
 2,211-2,402/s in batches of 5,000 (2,080/s in batches of 10,000; PostgreSQL the same for
-both). A batch holds SQLite's write lock about two seconds on a slow machine."""
+both). A batch holds SQLite's write lock for its whole time: about 2 s at 2,400/s, about 6 s
+on the slowest machine measured (850/s)."""
 MAX_BATCH = 10_000
 
 
